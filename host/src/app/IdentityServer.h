@@ -1,0 +1,79 @@
+#pragma once
+
+#include "app/HostAuditLog.h"
+#include "app/SecretStore.h"
+#include "auth/AuthEndpoints.h"
+#include "auth/Authenticator.h"
+#include "auth/PasswordHasher.h"
+#include "auth/SessionStore.h"
+#include "auth/TokenService.h"
+#include "auth/UserStore.h"
+#include "http/Dispatcher.h"
+#include "http/HostRequestHandler.h"
+#include "http/MessageCatalog.h"
+#include "plugins/PluginManager.h"
+#include "storage/Database.h"
+#include "support/SystemRandom.h"
+
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include <memory>
+
+namespace identity::host
+{
+
+/// The identity host without its process shell: configuration in, a serving HTTP server out. The
+/// command line (HostApplication) and the integration tests both build one of these.
+class IdentityServer
+{
+public:
+    /// Reads the configuration (throws Poco::Exception on a bad one), resolves secrets, opens the
+    /// database and applies migrations. Nothing listens yet.
+    IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock);
+    ~IdentityServer();
+
+    /// Loads the enabled plugins and starts serving.
+    void start();
+
+    /// Stops accepting, lets requests in flight finish, then stops the plugins.
+    void stop();
+
+    /// The bound port (useful with `server.port: 0`).
+    Poco::UInt16 port() const;
+
+    /// Creates a user (the `user create` command).
+    std::string createUser(const User& user, const std::string& password);
+
+    PluginManager& plugins() { return *_plugins; }
+    Database& database() { return *_database; }
+
+private:
+    void publishRoutes();
+    void addOperationsRoutes(RouteTable& table);
+
+    Poco::Util::AbstractConfiguration& _config;
+    const sdk::Clock& _clock;
+    SystemRandom _random;
+    HostAuditLog _audit;
+    MessageCatalog _messages;
+    Dispatcher _dispatcher;
+    std::unique_ptr<SecretStore> _secrets;
+    std::unique_ptr<Database> _database;
+    std::unique_ptr<UserStore> _users;
+    std::unique_ptr<SessionStore> _sessions;
+    std::unique_ptr<TokenService> _tokens;
+    std::unique_ptr<PasswordHasher> _passwords;
+    std::unique_ptr<Authenticator> _authenticator;
+    std::unique_ptr<AuthEndpoints> _endpoints;
+    std::unique_ptr<PluginServices> _pluginServices;
+    PluginLoader _loader;
+    std::unique_ptr<PluginManager> _plugins;
+    std::unique_ptr<RequestContext> _requestContext;
+    std::unique_ptr<Poco::ThreadPool> _threads;
+    std::unique_ptr<Poco::Net::HTTPServer> _server;
+    std::string _adminToken;
+};
+
+} // namespace identity::host

@@ -1,0 +1,84 @@
+#include "app/SecretStore.h"
+
+#include "identity/sdk/Crypto.h"
+
+#include <Poco/Exception.h>
+#include <Poco/File.h>
+#include <Poco/FileStream.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
+#include <Poco/Path.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace identity::host
+{
+
+SecretStore::SecretStore(std::string file, bool generate, sdk::SecureRandom& random)
+    : _file(std::move(file)), _generate(generate), _random(random)
+{
+}
+
+std::string SecretStore::resolve(const std::string& name, const std::string& configured)
+{
+    std::string value = Poco::trim(configured);
+    if (value.rfind("file:", 0) == 0)
+    {
+        Poco::FileInputStream in(value.substr(5));
+        std::string content;
+        Poco::StreamCopier::copyToString(in, content);
+        value = Poco::trim(content);
+    }
+    if (!value.empty() && value.find("${") == std::string::npos)
+    {
+        if (value.size() < 32)
+            throw Poco::InvalidArgumentException("secret '" + name + "' is shorter than 32 bytes");
+        return value;
+    }
+    if (!_generate)
+        throw Poco::InvalidArgumentException("secret '" + name +
+                                             "' is not set (configure it, e.g. from the environment)");
+
+    std::lock_guard<std::mutex> lock(_mutex);
+    Poco::JSON::Object::Ptr secrets = new Poco::JSON::Object;
+    Poco::File file(_file);
+    if (file.exists())
+    {
+        Poco::FileInputStream in(_file);
+        Poco::JSON::Parser parser;
+        secrets = parser.parse(in).extract<Poco::JSON::Object::Ptr>();
+    }
+    if (secrets->has(name))
+        return secrets->getValue<std::string>(name);
+
+    const std::string generated = sdk::crypto::toHex(_random.bytes(32));
+    secrets->set(name, generated);
+    const Poco::Path parent = Poco::Path(_file).parent();
+    if (!parent.toString().empty())
+        Poco::File(parent).createDirectories();
+    // Write to a new file with mode 0600, then rename over the old one.
+    const std::string temporary = _file + ".tmp";
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        throw Poco::FileException("cannot write secrets file", _file);
+    std::ostringstream text;
+    secrets->stringify(text, 2);
+    const std::string content = text.str();
+    const bool written = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+    ::fsync(fd);
+    ::close(fd);
+    if (!written || ::rename(temporary.c_str(), _file.c_str()) != 0)
+        throw Poco::FileException("cannot write secrets file", _file);
+    Poco::Logger::get("identity.host")
+        .warning("generated development secret '%s' and kept it in %s; set it in the configuration for production",
+                 name, _file);
+    return generated;
+}
+
+} // namespace identity::host

@@ -1,0 +1,249 @@
+#include "auth/AuthEndpoints.h"
+
+#include "auth/PasswordPolicy.h"
+
+#include "identity/sdk/ApiError.h"
+#include "identity/sdk/Crypto.h"
+#include "identity/sdk/Service.h"
+
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Timestamp.h>
+
+namespace identity::host
+{
+
+using sdk::ApiError;
+namespace crypto = sdk::crypto;
+
+namespace
+{
+/// A string field, or "" when absent; a present field of another type is a 4001.
+std::string optionalString(const Poco::JSON::Object& body, const std::string& key, const std::string& errorKey)
+{
+    if (!body.has(key) || body.isNull(key))
+        return {};
+    if (!body.get(key).isString())
+        throw ApiError::invalidArgument(errorKey);
+    return body.getValue<std::string>(key);
+}
+
+std::string requiredString(const Poco::JSON::Object& body, const std::string& key, const std::string& errorKey)
+{
+    std::string value = optionalString(body, key, errorKey);
+    if (value.empty())
+        throw ApiError::invalidArgument(errorKey);
+    return value;
+}
+
+std::string refreshHash(const std::string& token) { return crypto::toHex(crypto::sha256(token)); }
+
+void addHostRoute(RouteTable& table, const std::string& method, const std::string& path, sdk::Route::Auth auth,
+          sdk::RequestHandler handler)
+{
+    table.addRoute(sdk::Route{method, path, auth, std::move(handler)}, nullptr);
+}
+} // namespace
+
+AuthEndpoints::AuthEndpoints(Dependencies dependencies) : _d(dependencies) {}
+
+void AuthEndpoints::addTo(RouteTable& table)
+{
+    using Auth = sdk::Route::Auth;
+    using namespace std::placeholders;
+    addHostRoute(table, "POST", "/auth/v1/signin", Auth::None, std::bind(&AuthEndpoints::signIn, this, _1, _2));
+    addHostRoute(table, "POST", "/auth/v1/token", Auth::None, std::bind(&AuthEndpoints::refresh, this, _1, _2));
+    addHostRoute(table, "POST", "/auth/v1/revoke", Auth::None, std::bind(&AuthEndpoints::revoke, this, _1, _2));
+    addHostRoute(table, "GET", "/auth/v1/user/me", Auth::AccessToken, std::bind(&AuthEndpoints::me, this, _1, _2));
+    addHostRoute(table, "DELETE", "/auth/v1/user/me", Auth::AccessToken, std::bind(&AuthEndpoints::deleteUser, this, _1, _2));
+    addHostRoute(table, "POST", "/auth/v1/user/signout", Auth::AccessToken, std::bind(&AuthEndpoints::signOut, this, _1, _2));
+    addHostRoute(table, "POST", "/auth/v1/user/sudo", Auth::AccessToken, std::bind(&AuthEndpoints::sudo, this, _1, _2));
+    addHostRoute(table, "PATCH", "/auth/v1/user/password", Auth::AccessToken,
+         std::bind(&AuthEndpoints::changePassword, this, _1, _2));
+}
+
+void AuthEndpoints::credentials(sdk::Response& response, const std::string& userId, const std::string& sessionId,
+                                const std::string& refreshToken) const
+{
+    response.body->set("token_type", "Bearer");
+    response.body->set("access_token", _d.tokens.issueAccessToken(userId, sessionId));
+    response.body->set("refresh_token", refreshToken);
+    response.body->set("expires_in", _d.tokens.accessTtl());
+    response.body->set("sub", userId);
+}
+
+void AuthEndpoints::signIn(const sdk::Request& request, sdk::Response& response)
+{
+    const auto& body = request.body();
+    std::string field, login;
+    for (const char* candidate : {"username", "email", "phone_number"})
+    {
+        const std::string value = optionalString(body, candidate, "missing_login");
+        if (value.empty())
+            continue;
+        if (!login.empty())
+            throw ApiError::invalidArgument("missing_login");
+        field = candidate;
+        login = value;
+    }
+    const std::string password = requiredString(body, "password", "missing_login");
+    if (login.empty() || login.size() > 256 || password.size() > 1024)
+        throw ApiError::invalidArgument("missing_login");
+
+    const auto user = _d.users.findByLogin(field, login);
+    if (!user || user->status != "active")
+    {
+        _d.passwords.spendVerificationTime(password);
+        throw ApiError::invalidPassword("invalid_credentials");
+    }
+    if (!_d.passwords.verify(password, user->passwordHash))
+    {
+        Poco::JSON::Object fields;
+        fields.set("reason", "wrong_password");
+        _d.audit.record("signin_failed", user->id, fields);
+        throw ApiError::invalidPassword("invalid_credentials");
+    }
+    const std::string refreshToken = crypto::base64UrlEncode(_d.random.bytes(32));
+    const std::string sessionId = _d.sessions.create(user->id, request.clientId(), request.deviceId(),
+                                                     refreshHash(refreshToken), _d.clock.now() + _d.refreshTtl);
+    Poco::JSON::Object fields;
+    fields.set("session_id", sessionId);
+    _d.audit.record("signed_in", user->id, fields);
+    credentials(response, user->id, sessionId, refreshToken);
+}
+
+void AuthEndpoints::refresh(const sdk::Request& request, sdk::Response& response)
+{
+    if (optionalString(request.body(), "grant_type", "invalid_grant_type") != "refresh_token")
+        throw ApiError::invalidArgument("invalid_grant_type");
+    const std::string oldToken = requiredString(request.body(), "refresh_token", "invalid_argument");
+    const std::string newToken = crypto::base64UrlEncode(_d.random.bytes(32));
+    const auto session =
+        _d.sessions.rotateRefresh(refreshHash(oldToken), refreshHash(newToken), _d.clock.now() + _d.refreshTtl);
+    if (!session)
+        throw ApiError::unauthenticated("invalid_refresh_token");
+    credentials(response, session->second, session->first, newToken);
+}
+
+void AuthEndpoints::revoke(const sdk::Request& request, sdk::Response& response)
+{
+    const std::string token = requiredString(request.body(), "token", "invalid_argument");
+    // RFC 7009: an unknown token is not an error; the answer is the same either way.
+    TokenClaims claims;
+    if (_d.tokens.tryReadOwnAccessToken(token, claims))
+        _d.sessions.revoke(claims.sessionId);
+    else if (auto sessionId = _d.sessions.sessionOfRefresh(refreshHash(token)))
+        _d.sessions.revoke(*sessionId);
+}
+
+void AuthEndpoints::me(const sdk::Request& request, sdk::Response& response)
+{
+    const auto user = _d.users.findById(request.principal()->userId);
+    if (!user)
+        throw ApiError::unauthenticated();
+    response.body->set("sub", user->id);
+    response.body->set("username", user->username);
+    response.body->set("email", user->email);
+    response.body->set("phone_number", user->phoneNumber);
+    response.body->set("locale", user->locale);
+    response.body->set("created_at", Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(user->createdAt),
+                                                                     Poco::DateTimeFormat::ISO8601_FORMAT));
+}
+
+void AuthEndpoints::signOut(const sdk::Request& request, sdk::Response& response)
+{
+    _d.sessions.revoke(request.principal()->sessionId);
+    _d.audit.record("signed_out", request.principal()->userId, Poco::JSON::Object());
+}
+
+void AuthEndpoints::sudo(const sdk::Request& request, sdk::Response& response)
+{
+    const auto& body = request.body();
+    const sdk::Principal& principal = *request.principal();
+    const std::string password = optionalString(body, "password", "sudo_method");
+    const std::string code = optionalString(body, "verification_code", "sudo_method");
+    if (password.empty() == code.empty())
+        throw ApiError::invalidArgument("sudo_method");
+
+    Poco::JSON::Object fields;
+    if (!password.empty())
+    {
+        const auto user = _d.users.findById(principal.userId);
+        if (!user || !_d.passwords.verify(password, user->passwordHash))
+            throw ApiError::invalidPassword();
+        fields.set("method", "password");
+    }
+    else
+    {
+        // Hold the table (and with it the plugin) while its verifier runs.
+        const auto table = _d.dispatcher.current();
+        const auto* entry = table->service(sdk::CodeVerifier::serviceName);
+        auto verifier = entry ? std::dynamic_pointer_cast<sdk::CodeVerifier>(entry->service) : nullptr;
+        if (!verifier)
+            throw ApiError::unavailable("verifier_unavailable");
+        verifier->verify(principal, code, request);
+        fields.set("method", "verification_code");
+    }
+    _d.audit.record("sudo_granted", principal.userId, fields);
+    response.body->set("sudo_token", _d.tokens.issueSudoToken(principal.userId, principal.sessionId));
+    response.body->set("expires_in", _d.tokens.sudoTtl());
+}
+
+void AuthEndpoints::requireSudo(const sdk::Request& request) const
+{
+    std::string token = optionalString(request.body(), "sudo_token", "invalid_argument");
+    if (token.empty())
+        token = request.query("sudo_token");
+    if (token.empty())
+        throw ApiError::permissionDenied("invalid_sudo_token");
+    const TokenClaims claims = _d.tokens.verifySudoToken(token);
+    const sdk::Principal& principal = *request.principal();
+    if (claims.userId != principal.userId || claims.sessionId != principal.sessionId)
+        throw ApiError::permissionDenied("invalid_sudo_token");
+}
+
+void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& response)
+{
+    const auto& body = request.body();
+    const sdk::Principal& principal = *request.principal();
+    const std::string newPassword = requiredString(body, "new_password", "missing_new_password");
+    const std::string oldPassword = optionalString(body, "old_password", "invalid_argument");
+    const bool hasSudoToken = !optionalString(body, "sudo_token", "invalid_argument").empty() ||
+                              !request.query("sudo_token").empty();
+    if (hasSudoToken || oldPassword.empty())
+        requireSudo(request);
+    else
+    {
+        const auto user = _d.users.findById(principal.userId);
+        if (!user || !_d.passwords.verify(oldPassword, user->passwordHash))
+            throw ApiError::invalidPassword();
+    }
+    if (!PasswordPolicy::accepts(newPassword))
+        throw ApiError::weakPassword();
+
+    const std::string hash = _d.passwords.hash(newPassword);
+    Poco::Data::Session session = _d.storage.session();
+    sdk::WriteTransaction transaction(_d.storage, session);
+    _d.users.setPasswordHash(session, principal.userId, hash);
+    _d.sessions.revokeOthers(session, principal.userId, principal.sessionId);
+    transaction.commit();
+    _d.audit.record("password_changed", principal.userId, Poco::JSON::Object());
+}
+
+void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& response)
+{
+    requireSudo(request);
+    const sdk::Principal& principal = *request.principal();
+    const auto table = _d.dispatcher.current();
+    Poco::Data::Session session = _d.storage.session();
+    sdk::WriteTransaction transaction(_d.storage, session);
+    for (const auto* entry : table->servicesWithPrefix(sdk::UserDataOwner::prefix))
+        if (auto owner = std::dynamic_pointer_cast<sdk::UserDataOwner>(entry->service))
+            owner->eraseUser(session, principal.userId);
+    _d.sessions.removeAll(session, principal.userId);
+    _d.users.remove(session, principal.userId);
+    transaction.commit();
+    _d.audit.record("user_deleted", principal.userId, Poco::JSON::Object());
+}
+
+} // namespace identity::host

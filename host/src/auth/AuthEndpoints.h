@@ -1,0 +1,59 @@
+#pragma once
+
+#include "auth/PasswordHasher.h"
+#include "auth/SessionStore.h"
+#include "auth/TokenService.h"
+#include "auth/UserStore.h"
+#include "http/Dispatcher.h"
+
+#include "identity/sdk/AuditLog.h"
+#include "identity/sdk/Http.h"
+
+namespace identity::host
+{
+
+/// The host's own CloudBase auth v1 endpoints: signin, token (refresh), revoke, user/me (GET and
+/// DELETE), user/signout, user/sudo and user/password.
+class AuthEndpoints
+{
+public:
+    struct Dependencies
+    {
+        UserStore& users;
+        SessionStore& sessions;
+        const TokenService& tokens;
+        const PasswordHasher& passwords;
+        sdk::Storage& storage;
+        sdk::SecureRandom& random;
+        const sdk::Clock& clock;
+        sdk::AuditLog& audit;
+        Dispatcher& dispatcher;
+        int refreshTtl;
+    };
+
+    explicit AuthEndpoints(Dependencies dependencies);
+
+    void addTo(RouteTable& table);
+
+private:
+    void signIn(const sdk::Request& request, sdk::Response& response);
+    void refresh(const sdk::Request& request, sdk::Response& response);
+    void revoke(const sdk::Request& request, sdk::Response& response);
+    void me(const sdk::Request& request, sdk::Response& response);
+    void signOut(const sdk::Request& request, sdk::Response& response);
+    void sudo(const sdk::Request& request, sdk::Response& response);
+    void changePassword(const sdk::Request& request, sdk::Response& response);
+    void deleteUser(const sdk::Request& request, sdk::Response& response);
+
+    /// New credentials for a session: a fresh access token and the given refresh token.
+    void credentials(sdk::Response& response, const std::string& userId, const std::string& sessionId,
+                     const std::string& refreshToken) const;
+
+    /// Throws 403 unless the request carries (in its body or query) a valid sudo token of its own
+    /// session.
+    void requireSudo(const sdk::Request& request) const;
+
+    Dependencies _d;
+};
+
+} // namespace identity::host

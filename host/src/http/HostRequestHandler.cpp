@@ -1,0 +1,275 @@
+#include "http/HostRequestHandler.h"
+
+#include "http/HostRequest.h"
+
+#include "identity/sdk/ApiError.h"
+#include "identity/sdk/Crypto.h"
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/MediaType.h>
+#include <Poco/NumberParser.h>
+#include <Poco/String.h>
+#include <Poco/StringTokenizer.h>
+#include <Poco/Timestamp.h>
+#include <Poco/URI.h>
+
+#include <sstream>
+
+namespace identity::host
+{
+
+using sdk::ApiError;
+
+namespace
+{
+/// Request ids from clients are echoed into headers and logs: accept only a short, plain token.
+bool acceptableId(const std::string& id, std::size_t maxLength)
+{
+    if (id.empty() || id.size() > maxLength)
+        return false;
+    for (char c : id)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':'))
+            return false;
+    return true;
+}
+
+bool hasBody(const Poco::Net::HTTPServerRequest& request)
+{
+    return request.getChunkedTransferEncoding() ||
+           (request.hasContentLength() && request.getContentLength64() > 0);
+}
+
+void sendJson(Poco::Net::HTTPServerResponse& response, const std::string& body)
+{
+    response.setContentType("application/json; charset=utf-8");
+    response.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    response.send() << body;
+}
+} // namespace
+
+std::string HostRequestHandler::preferredLocale(const std::string& acceptLanguage)
+{
+    std::string best = "en";
+    double bestQuality = -1;
+    Poco::StringTokenizer ranges(acceptLanguage, ",", Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+    for (const std::string& range : ranges)
+    {
+        Poco::StringTokenizer parts(range, ";", Poco::StringTokenizer::TOK_TRIM);
+        double quality = 1.0;
+        for (std::size_t i = 1; i < parts.count(); ++i)
+        {
+            if (parts[i].rfind("q=", 0) == 0 && !Poco::NumberParser::tryParseFloat(parts[i].substr(2), quality))
+                quality = 0;
+        }
+        if (quality > bestQuality)
+        {
+            bestQuality = quality;
+            const std::string tag = Poco::toLower(parts[0]);
+            best = (tag == "zh" || tag.rfind("zh-", 0) == 0) ? "zh" : "en";
+        }
+    }
+    return best;
+}
+
+void HostRequestHandler::readBody(HostRequest& request)
+{
+    Poco::Net::HTTPServerRequest& poco = request.poco();
+    const std::size_t limit = _context.settings.maxBodyBytes;
+    if (poco.hasContentLength() && poco.getContentLength64() > static_cast<Poco::Int64>(limit))
+        throw ApiError::payloadTooLarge();
+    if (!hasBody(poco))
+        return;
+
+    // Read at most limit + 1 bytes: also bounds chunked bodies, which announce no length.
+    std::string body(limit + 1, '\0');
+    std::istream& in = poco.stream();
+    in.read(body.data(), static_cast<std::streamsize>(body.size()));
+    body.resize(static_cast<std::size_t>(in.gcount()));
+    if (body.size() > limit)
+        throw ApiError::payloadTooLarge();
+    if (body.empty())
+        return;
+
+    // The official client sends JSON as text/plain (a browser fetch default); nothing else is JSON.
+    if (!poco.has("Content-Type"))
+        throw ApiError::unsupportedMediaType();
+    Poco::Net::MediaType type("application/octet-stream");
+    try
+    {
+        type = Poco::Net::MediaType(poco.getContentType());
+    }
+    catch (const Poco::Exception&)
+    {
+        throw ApiError::unsupportedMediaType();
+    }
+    if (!type.matches("application", "json") && !type.matches("text", "plain"))
+        throw ApiError::unsupportedMediaType();
+
+    try
+    {
+        Poco::JSON::Parser parser;
+        parser.setDepth(32);
+        Poco::Dynamic::Var parsed = parser.parse(body);
+        if (parsed.type() != typeid(Poco::JSON::Object::Ptr))
+            throw ApiError::invalidArgument("malformed_json");
+        request._body = parsed.extract<Poco::JSON::Object::Ptr>();
+    }
+    catch (const Poco::Exception&)
+    {
+        throw ApiError::invalidArgument("malformed_json");
+    }
+}
+
+void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
+{
+    const Poco::Timestamp started;
+    HostRequest hostRequest(request);
+    hostRequest._method = request.getMethod();
+    hostRequest._clientAddress = request.clientAddress().host().toString();
+    const std::string suppliedId = request.get("x-request-id", "");
+    hostRequest._requestId = acceptableId(suppliedId, 128) ? suppliedId
+                                                           : sdk::crypto::toHex(_context.random.bytes(16));
+    hostRequest._locale = preferredLocale(request.get("Accept-Language", ""));
+
+    sdk::Response out;
+    bool bodyConsumed = !hasBody(request);
+    std::string internalError;
+    try
+    {
+        Poco::URI uri;
+        try
+        {
+            uri = Poco::URI(request.getURI());
+            hostRequest._path = uri.getPath();
+            for (const auto& parameter : uri.getQueryParameters())
+                hostRequest._query.add(parameter.first, parameter.second);
+        }
+        catch (const Poco::Exception&)
+        {
+            throw ApiError::invalidArgument();
+        }
+
+        // Keeps every owner (plugin generation) in it alive until this request is done.
+        const std::shared_ptr<const RouteTable> table = _context.dispatcher.current();
+        std::string allow;
+        bool pathKnown = false;
+        const RouteTable::RouteEntry* entry = table->find(hostRequest._method, hostRequest._path, allow, pathKnown);
+        if (!pathKnown)
+            throw ApiError::notFound();
+        if (!entry)
+            throw ApiError::methodNotAllowed(allow);
+
+        readBody(hostRequest);
+        bodyConsumed = true;
+
+        const std::string clientId = hostRequest.query("client_id");
+        if (!clientId.empty() && !_context.settings.clients.count(clientId))
+            throw ApiError::invalidArgument("invalid_client_id");
+        hostRequest._clientId = clientId.empty() ? _context.settings.defaultClientId : clientId;
+
+        const std::string deviceId = request.get("x-device-id", "");
+        if (!deviceId.empty() && !acceptableId(deviceId, 128))
+            throw ApiError::invalidArgument();
+        hostRequest._deviceId = deviceId;
+
+        if (entry->route.auth == sdk::Route::Auth::AccessToken)
+            hostRequest._principal = _context.authenticator.authenticate(request.get("Authorization", ""));
+
+        entry->route.handler(hostRequest, out);
+    }
+    catch (const ApiError& error)
+    {
+        out = sdk::Response();
+        out.status = error.status();
+        out.body->set("error", error.error());
+        out.body->set("error_code", error.errorCode());
+        out.body->set("error_description", _context.messages.text(error.descriptionKey(), hostRequest._locale));
+        if (error.retryAfter() > 0)
+            out.headers.emplace_back("Retry-After", std::to_string(error.retryAfter()));
+        if (!error.allow().empty())
+            out.headers.emplace_back("Allow", error.allow());
+    }
+    catch (const Poco::Exception& error)
+    {
+        internalError = error.displayText();
+    }
+    catch (const std::exception& error)
+    {
+        internalError = error.what();
+    }
+    catch (...)
+    {
+        internalError = "unknown exception";
+    }
+
+    if (!internalError.empty())
+    {
+        Poco::JSON::Object line;
+        line.set("type", "error");
+        line.set("request_id", hostRequest._requestId);
+        line.set("path", hostRequest._path);
+        line.set("error", internalError);
+        std::ostringstream text;
+        line.stringify(text);
+        _context.errorLog.error(text.str());
+        const ApiError error = ApiError::internal();
+        out = sdk::Response();
+        out.status = error.status();
+        out.body->set("error", error.error());
+        out.body->set("error_code", error.errorCode());
+        out.body->set("error_description", _context.messages.text(error.descriptionKey(), hostRequest._locale));
+    }
+
+    try
+    {
+        response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
+        response.set("Cache-Control", "no-store");
+        response.set("Pragma", "no-cache");
+        response.set("X-Content-Type-Options", "nosniff");
+        response.set("X-Request-Id", hostRequest._requestId);
+        for (const auto& header : out.headers)
+            response.set(header.first, header.second);
+        // A body left unread would be taken for the next request on this connection.
+        if (!bodyConsumed)
+            response.setKeepAlive(false);
+        if (!out.contentType.empty())
+        {
+            response.setContentType(out.contentType);
+            response.setContentLength64(static_cast<Poco::Int64>(out.text.size()));
+            response.send() << out.text;
+        }
+        else
+        {
+            std::ostringstream body;
+            out.body->stringify(body);
+            sendJson(response, body.str());
+        }
+    }
+    catch (const std::exception& error)
+    {
+        // The client went away; nothing more to send.
+    }
+
+    ++_context.counters.total;
+    const int statusClass = out.status / 100;
+    if (statusClass >= 1 && statusClass <= 5)
+        ++_context.counters.byClass[statusClass];
+
+    Poco::JSON::Object line;
+    line.set("type", "access");
+    line.set("method", hostRequest._method);
+    line.set("path", hostRequest._path);
+    line.set("status", out.status);
+    line.set("latency_ms", static_cast<double>(started.elapsed()) / 1000.0);
+    line.set("request_id", hostRequest._requestId);
+    line.set("ip", hostRequest._clientAddress);
+    if (hostRequest._principal)
+        line.set("user_id", hostRequest._principal->userId);
+    std::ostringstream text;
+    line.stringify(text);
+    _context.accessLog.information(text.str());
+}
+
+} // namespace identity::host

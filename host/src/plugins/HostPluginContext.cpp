@@ -1,0 +1,46 @@
+#include "plugins/HostPluginContext.h"
+
+namespace identity::host
+{
+
+HostPluginContext::HostPluginContext(std::string name, Poco::AutoPtr<Poco::Util::AbstractConfiguration> config,
+                                     PluginServices& services)
+    : _name(std::move(name)), _config(std::move(config)), _services(services),
+      _logger(Poco::Logger::get("plugin." + _name))
+{
+}
+
+HostPluginContext::~HostPluginContext() = default;
+
+void HostPluginContext::addRoute(sdk::Route route)
+{
+    if (route.path.empty() || route.path[0] != '/' || route.method.empty() || !route.handler)
+        throw Poco::InvalidArgumentException("plugin " + _name + " added an incomplete route", route.path);
+    _routes.push_back(std::move(route));
+}
+
+void HostPluginContext::addMessage(const std::string& key, const std::string& english, const std::string& chinese)
+{
+    _services.messages.add(key, english, chinese);
+}
+
+void HostPluginContext::provideService(const std::string& name, std::shared_ptr<sdk::Service> service)
+{
+    if (!service)
+        throw Poco::InvalidArgumentException("plugin " + _name + " provided a null service", name);
+    _provided.emplace_back(name, std::move(service));
+}
+
+std::string HostPluginContext::secret(const std::string& name)
+{
+    return _services.secrets.resolve("plugins." + _name + "." + name, _config->getString(name, ""));
+}
+
+void HostPluginContext::clear()
+{
+    _routes.clear();
+    _provided.clear();
+    _notifiers.clear();
+}
+
+} // namespace identity::host

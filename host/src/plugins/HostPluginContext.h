@@ -1,0 +1,67 @@
+#pragma once
+
+#include "app/SecretStore.h"
+#include "http/MessageCatalog.h"
+
+#include "identity/sdk/PluginContext.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Util/LayeredConfiguration.h>
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace identity::host
+{
+
+/// What the host shares with every plugin.
+struct PluginServices
+{
+    sdk::AuditLog& audit;
+    const sdk::Clock& clock;
+    sdk::SecureRandom& random;
+    sdk::Storage& storage;
+    MessageCatalog& messages;
+    SecretStore& secrets;
+};
+
+/// The context of one plugin generation. It records the routes and services the plugin adds, so the
+/// host can publish them with the generation as their owner, and drop them before unloading.
+class HostPluginContext : public sdk::PluginContext
+{
+public:
+    HostPluginContext(std::string name, Poco::AutoPtr<Poco::Util::AbstractConfiguration> config,
+                      PluginServices& services);
+    ~HostPluginContext() override;
+
+    const std::string& pluginName() const override { return _name; }
+    const Poco::Util::AbstractConfiguration& config() const override { return *_config; }
+    Poco::Logger& logger() const override { return _logger; }
+    sdk::AuditLog& audit() override { return _services.audit; }
+    const sdk::Clock& clock() const override { return _services.clock; }
+    sdk::SecureRandom& random() override { return _services.random; }
+    sdk::Storage& storage() override { return _services.storage; }
+    sdk::NotifierRegistry& notifiers() override { return _notifiers; }
+    void addRoute(sdk::Route route) override;
+    void addMessage(const std::string& key, const std::string& english, const std::string& chinese) override;
+    void provideService(const std::string& name, std::shared_ptr<sdk::Service> service) override;
+    std::string secret(const std::string& name) override;
+
+    const std::vector<sdk::Route>& routes() const { return _routes; }
+    const std::vector<std::pair<std::string, std::shared_ptr<sdk::Service>>>& services() const { return _provided; }
+
+    /// Drops everything the plugin registered (its code must not run after the library is unloaded).
+    void clear();
+
+private:
+    std::string _name;
+    Poco::AutoPtr<Poco::Util::AbstractConfiguration> _config;
+    PluginServices& _services;
+    Poco::Logger& _logger;
+    sdk::NotifierRegistry _notifiers;
+    std::vector<sdk::Route> _routes;
+    std::vector<std::pair<std::string, std::shared_ptr<sdk::Service>>> _provided;
+};
+
+} // namespace identity::host

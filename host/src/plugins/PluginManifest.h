@@ -1,0 +1,26 @@
+#pragma once
+
+#include <Poco/JSON/Object.h>
+
+#include <string>
+
+namespace identity::host
+{
+
+/// A plugin's `plugin.json` (schema/plugin.schema.json): what to load and how it was built.
+struct PluginManifest
+{
+    std::string name;
+    std::string version;
+    int sdkMajor = 0;
+    int sdkMinor = 0;
+    std::string libraryPath; ///< absolute, resolved against the manifest's folder
+    std::string className;
+    std::string description;
+    Poco::JSON::Object::Ptr defaultConfig = new Poco::JSON::Object;
+
+    /// Reads and checks a manifest file; throws Poco::DataException naming the problem.
+    static PluginManifest load(const std::string& path);
+};
+
+} // namespace identity::host

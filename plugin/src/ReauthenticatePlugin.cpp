@@ -1,0 +1,76 @@
+#include "ReauthenticatePlugin.h"
+
+#include "ReauthenticateHandler.h"
+#include "notifiers/LogNotifier.h"
+#include "notifiers/MaildirNotifier.h"
+
+#include "identity/sdk/Crypto.h"
+
+using namespace identity;
+using namespace identity::reauth;
+
+ReauthenticatePlugin::ReauthenticatePlugin() = default;
+
+ReauthenticatePlugin::~ReauthenticatePlugin() { stop(); }
+
+void ReauthenticatePlugin::start(sdk::PluginContext& context)
+{
+    _settings = ReauthenticateSettings::read(context.config());
+
+    sdk::NotifierRegistry& notifiers = context.notifiers();
+    notifiers.add("maildir", [](const Poco::Util::AbstractConfiguration& config) {
+        return std::make_unique<MaildirNotifier>(config);
+    });
+    notifiers.add("log", [](const Poco::Util::AbstractConfiguration& config) {
+        return std::make_unique<LogNotifier>(config);
+    });
+    // A channel whose notifier is "" or "none" is off: its verify_opt answers 503.
+    std::map<std::string, sdk::NotifierPtr> byChannel;
+    std::set<std::string> channels;
+    for (const char* channel : {"email", "sms"})
+    {
+        const std::string type = context.config().getString(std::string(channel) + ".notifier", "");
+        if (type.empty() || type == "none")
+            continue;
+        const Poco::Util::AbstractConfiguration::Ptr section =
+            context.config().createView(std::string(channel) + "." + type);
+        byChannel[channel] = notifiers.create(type, *section);
+        channels.insert(channel);
+    }
+
+    const std::string pepper = context.secret("pepper");
+    // The outbox key is derived, so any configured secret of 32+ bytes gives a proper AES-256 key.
+    const std::string outboxKey = sdk::crypto::hmacSha256(context.secret("outbox_key"), "reauthenticate outbox v1");
+
+    _outbox = std::make_unique<Outbox>(context.storage());
+    _worker = std::make_unique<DeliveryWorker>(context, _settings, *_outbox, outboxKey, std::move(byChannel));
+    DeliveryWorker* worker = _worker.get();
+    _codes = std::make_shared<CodeService>(context, _settings, *_outbox, pepper, outboxKey, [worker] { worker->wake(); });
+
+    context.addMessage("invalid_verify_opt", "Invalid verification method, please use phone_code or email_code",
+                       "验证方式错误,请使用 phone_code 或 email_code");
+    context.addMessage("no_bound_email", "No email address is bound to this account", "该账号未绑定邮箱");
+    context.addMessage("no_bound_phone", "No phone number is bound to this account", "该账号未绑定手机号");
+    context.addMessage("channel_unavailable", "This verification method is not available",
+                       "该验证方式暂不可用");
+    context.addMessage("malformed_verification_code", "The verification code must be 6 digits",
+                       "验证码须为 6 位数字");
+
+    context.addRoute(sdk::Route{"POST", "/auth/v1/user/reauthenticate", sdk::Route::Auth::AccessToken,
+                                ReauthenticateHandler(*_codes, channels)});
+    context.provideService(sdk::CodeVerifier::serviceName, _codes);
+    context.provideService(std::string(sdk::UserDataOwner::prefix) + "reauthenticate",
+                           std::make_shared<ReauthenticationUserData>(*_outbox));
+    _worker->start();
+}
+
+void ReauthenticatePlugin::stop()
+{
+    if (_worker)
+        _worker->stop();
+    _worker.reset();
+    _codes.reset();
+    _outbox.reset();
+}
+
+IDENTITY_PLUGIN(ReauthenticatePlugin)

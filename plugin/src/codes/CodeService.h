@@ -1,0 +1,62 @@
+#pragma once
+
+#include "codes/ReauthenticateSettings.h"
+#include "codes/SendLimits.h"
+#include "delivery/Outbox.h"
+
+#include "identity/sdk/PluginContext.h"
+#include "identity/sdk/Service.h"
+
+#include <functional>
+#include <string>
+
+namespace identity::reauth
+{
+
+/// The life of a reauthentication code: issued (limits checked, earlier codes replaced, code stored as
+/// an HMAC, message queued, all in one transaction), then verified at most once, burned after too many
+/// wrong tries, with an account-wide lock after too many consecutive failures.
+class CodeService : public sdk::CodeVerifier
+{
+public:
+    static constexpr const char* purpose = "reauthenticate";
+
+    CodeService(sdk::PluginContext& context, const ReauthenticateSettings& settings, Outbox& outbox,
+                std::string pepper, std::string outboxKey, std::function<void()> queued);
+
+    /// `channel` is "email" or "sms"; `destination` the bound address or number.
+    void issue(const sdk::Principal& principal, const std::string& channel, const std::string& destination,
+               const sdk::Request& request);
+
+    void verify(const sdk::Principal& principal, const std::string& code, const sdk::Request& request) override;
+
+    /// The stored form of a code: HMAC-SHA256(pepper, user id, purpose, code), hex.
+    std::string codeHash(const std::string& userId, const std::string& code) const;
+
+private:
+    /// Counts a failed verification for the account (and locks it at the threshold); true when the
+    /// account is now locked.
+    bool countFailure(Poco::Data::Session& session, const std::string& userId, int consecutive, Poco::Int64 timestamp);
+
+    sdk::PluginContext& _context;
+    const ReauthenticateSettings& _settings;
+    Outbox& _outbox;
+    SendLimits _limits;
+    std::string _pepper;
+    std::string _outboxKey;
+    std::function<void()> _queued;
+};
+
+/// Erases the plugin's rows of a deleted user.
+class ReauthenticationUserData : public sdk::UserDataOwner
+{
+public:
+    explicit ReauthenticationUserData(Outbox& outbox) : _outbox(outbox) {}
+
+    void eraseUser(Poco::Data::Session& session, const std::string& userId) override;
+
+private:
+    Outbox& _outbox;
+};
+
+} // namespace identity::reauth

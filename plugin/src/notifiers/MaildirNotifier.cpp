@@ -1,0 +1,74 @@
+#include "notifiers/MaildirNotifier.h"
+
+#include "notifiers/EncodedWord.h"
+
+#include <Poco/File.h>
+#include <Poco/FileStream.h>
+#include <Poco/Net/MailMessage.h>
+#include <Poco/Net/MailRecipient.h>
+#include <Poco/Net/StringPartSource.h>
+#include <Poco/Path.h>
+#include <Poco/Timestamp.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace identity::reauth
+{
+
+namespace
+{
+std::string withoutLineBreaks(std::string value)
+{
+    value.erase(std::remove_if(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n'; }), value.end());
+    return value;
+}
+} // namespace
+
+MaildirNotifier::MaildirNotifier(const Poco::Util::AbstractConfiguration& config)
+    : _path(config.getString("path", "var/mail")), _from(config.getString("from", "no-reply@localhost"))
+{
+    Poco::File(_path).createDirectories();
+}
+
+std::string MaildirNotifier::render(const sdk::Message& message, const std::string& from)
+{
+    Poco::Net::MailMessage mail;
+    mail.setSender(withoutLineBreaks(from));
+    mail.addRecipient(Poco::Net::MailRecipient(Poco::Net::MailRecipient::PRIMARY_RECIPIENT, withoutLineBreaks(message.to)));
+    mail.setSubject(encodeHeaderWord(message.subject));
+    mail.setDate(Poco::Timestamp());
+    mail.set("Message-ID", "<" + withoutLineBreaks(message.id) + "@identity-host>");
+    mail.set("Auto-Submitted", "auto-generated");
+    mail.setContentType("multipart/alternative");
+    mail.addPart("text", new Poco::Net::StringPartSource(message.text, "text/plain; charset=UTF-8"),
+                 Poco::Net::MailMessage::CONTENT_INLINE, Poco::Net::MailMessage::ENCODING_QUOTED_PRINTABLE);
+    if (!message.html.empty())
+        mail.addPart("html", new Poco::Net::StringPartSource(message.html, "text/html; charset=UTF-8"),
+                     Poco::Net::MailMessage::CONTENT_INLINE, Poco::Net::MailMessage::ENCODING_QUOTED_PRINTABLE);
+    std::ostringstream out;
+    mail.write(out);
+    return out.str();
+}
+
+void MaildirNotifier::send(const sdk::Message& message)
+{
+    try
+    {
+        const std::string name = std::to_string(Poco::Timestamp().epochMicroseconds()) + "-" + message.id;
+        const std::string temporary = Poco::Path(_path, "." + name + ".tmp").toString();
+        {
+            Poco::FileOutputStream out(temporary);
+            out << render(message, _from);
+            out.close();
+        }
+        Poco::File(temporary).renameTo(Poco::Path(_path, name + ".eml").toString());
+    }
+    catch (const Poco::Exception& error)
+    {
+        // A full disk or a missing folder may clear up; the worker retries while the code lives.
+        throw sdk::DeliveryError("maildir: " + error.displayText(), true);
+    }
+}
+
+} // namespace identity::reauth

@@ -1,0 +1,85 @@
+#include "templates/MessageTemplates.h"
+
+#include <Poco/String.h>
+
+namespace identity::reauth
+{
+
+namespace
+{
+std::string fill(std::string text, const std::string& product, const std::string& code, int minutes)
+{
+    Poco::replaceInPlace(text, std::string("{product}"), product);
+    Poco::replaceInPlace(text, std::string("{code}"), code);
+    Poco::replaceInPlace(text, std::string("{minutes}"), std::to_string(minutes));
+    return text;
+}
+
+std::string escapeHtml(const std::string& text)
+{
+    std::string out;
+    for (char c : text)
+    {
+        switch (c)
+        {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+struct Texts
+{
+    const char* subject;
+    const char* text;
+    const char* html;
+    const char* sms;
+};
+
+const Texts english = {
+    "Your {product} verification code",
+    "Your verification code is:\n\n{code}\n\nIt expires in {minutes} minutes. Enter it to confirm a sensitive change "
+    "to your account.\n\nIf you did not ask for it, ignore this message and consider changing your password. "
+    "{product} will never ask you for this code.\n",
+    "<p>Your verification code is:</p><p style=\"font-size:24px;font-weight:bold;letter-spacing:4px\">{code}</p>"
+    "<p>It expires in {minutes} minutes. Enter it to confirm a sensitive change to your account.</p>"
+    "<p>If you did not ask for it, ignore this message and consider changing your password. "
+    "{product} will never ask you for this code.</p>",
+    "[{product}] Your verification code is {code}. It expires in {minutes} minutes. Do not share it."};
+
+const Texts chinese = {
+    "您的{product}验证码",
+    "您的验证码是:\n\n{code}\n\n{minutes} 分钟内有效,用于确认您账号的敏感操作。\n\n如非本人操作,请忽略本邮件并考虑修改密码。"
+    "{product}不会向您索要此验证码。\n",
+    "<p>您的验证码是:</p><p style=\"font-size:24px;font-weight:bold;letter-spacing:4px\">{code}</p>"
+    "<p>{minutes} 分钟内有效,用于确认您账号的敏感操作。</p>"
+    "<p>如非本人操作,请忽略本邮件并考虑修改密码。{product}不会向您索要此验证码。</p>",
+    "【{product}】您的验证码是 {code},{minutes} 分钟内有效,请勿泄露。"};
+} // namespace
+
+MessageTemplates::MessageTemplates(std::string productName) : _productName(std::move(productName)) {}
+
+sdk::Message MessageTemplates::render(const std::string& channel, const std::string& locale, const std::string& code,
+                                      int minutes) const
+{
+    const Texts& texts = locale == "zh" ? chinese : english;
+    sdk::Message message;
+    message.channel = channel;
+    message.locale = locale == "zh" ? "zh" : "en";
+    if (channel == "sms")
+    {
+        message.text = fill(texts.sms, _productName, code, minutes);
+        return message;
+    }
+    message.subject = fill(texts.subject, _productName, code, minutes);
+    message.text = fill(texts.text, _productName, code, minutes);
+    message.html = "<!DOCTYPE html><html><body>" + fill(texts.html, escapeHtml(_productName), code, minutes) +
+                   "</body></html>";
+    return message;
+}
+
+} // namespace identity::reauth

@@ -1,0 +1,43 @@
+#include "identity/sdk/Notifier.h"
+
+#include <Poco/Exception.h>
+
+namespace identity::sdk
+{
+
+NotifierRegistry::NotifierRegistry() = default;
+NotifierRegistry::~NotifierRegistry() = default;
+
+void NotifierRegistry::add(const std::string& type, NotifierFactory factory)
+{
+    if (!_factories.emplace(type, std::move(factory)).second)
+        throw Poco::ExistsException("notifier type registered twice", type);
+}
+
+NotifierPtr NotifierRegistry::create(const std::string& type, const Poco::Util::AbstractConfiguration& config) const
+{
+    auto it = _factories.find(type);
+    if (it == _factories.end())
+    {
+        std::string known;
+        for (const auto& entry : _factories)
+            known += (known.empty() ? "" : ", ") + entry.first;
+        throw Poco::NotFoundException("unknown notifier type '" + type + "' (known: " + known + ")");
+    }
+    return it->second(config);
+}
+
+std::vector<std::string> NotifierRegistry::types() const
+{
+    std::vector<std::string> result;
+    for (const auto& entry : _factories)
+        result.push_back(entry.first);
+    return result;
+}
+
+void NotifierRegistry::clear()
+{
+    _factories.clear();
+}
+
+} // namespace identity::sdk
