@@ -1,0 +1,257 @@
+// The host's own endpoints: sign-in, refresh, revoke, sign-out, me, sudo, password change, deletion.
+#include "support/TestServer.h"
+
+#include <cppunit/extensions/HelperMacros.h>
+
+using namespace identity::test;
+
+class AuthFlowTest : public CppUnit::TestFixture
+{
+    CPPUNIT_TEST_SUITE(AuthFlowTest);
+    CPPUNIT_TEST(testSignInByUsernameEmailOrPhone);
+    CPPUNIT_TEST(testWrongPasswordAndUnknownUserLookAlike);
+    CPPUNIT_TEST(testSignInNeedsExactlyOneLoginAndAPassword);
+    CPPUNIT_TEST(testRefreshRotatesTheRefreshToken);
+    CPPUNIT_TEST(testSignOutRevokesTheSession);
+    CPPUNIT_TEST(testRevokeEndsTheSessionOfAnyOfItsTokens);
+    CPPUNIT_TEST(testMeDescribesTheUser);
+    CPPUNIT_TEST(testSudoByPassword);
+    CPPUNIT_TEST(testSudoNeedsExactlyOneMethod);
+    CPPUNIT_TEST(testPasswordChangeWithSudoTokenRevokesOtherSessions);
+    CPPUNIT_TEST(testPasswordChangeRefusesWeakPasswords);
+    CPPUNIT_TEST(testPasswordChangeNeedsSudoOrOldPassword);
+    CPPUNIT_TEST(testSudoTokenOfAnotherSessionOrExpiredIsRefused);
+    CPPUNIT_TEST(testDeleteUserWithSudoTokenInQuery);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void setUp() override
+    {
+        _server = std::make_unique<TestServer>();
+        _userId = _server->createUser("alice", "alice@example.com", "+8613800138000");
+    }
+
+    void tearDown() override { _server.reset(); }
+
+    std::string sudoToken(const std::string& accessToken, const std::string& password = "Correct-Horse-9")
+    {
+        const HttpResult result = _server->post("/auth/v1/user/sudo", "{\"password\":\"" + password + "\"}", accessToken);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(result.body, 200, result.status);
+        CPPUNIT_ASSERT_EQUAL(900, result.json->getValue<int>("expires_in"));
+        recordSecret(result.string("sudo_token"));
+        return result.string("sudo_token");
+    }
+
+    HttpResult changePassword(const std::string& accessToken, const std::string& body)
+    {
+        return _server->request("PATCH", "/auth/v1/user/password", body, {{"Authorization", "Bearer " + accessToken}});
+    }
+
+    void testSignInByUsernameEmailOrPhone()
+    {
+        for (const char* body : {"{\"username\":\"alice\",\"password\":\"Correct-Horse-9\"}",
+                                 "{\"email\":\"alice@example.com\",\"password\":\"Correct-Horse-9\"}",
+                                 "{\"phone_number\":\"+8613800138000\",\"password\":\"Correct-Horse-9\"}"})
+        {
+            const HttpResult result = _server->post("/auth/v1/signin", body);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(result.body, 200, result.status);
+            recordSecret(result.string("access_token"));
+            recordSecret(result.string("refresh_token"));
+            CPPUNIT_ASSERT_EQUAL(_userId, result.string("sub"));
+            CPPUNIT_ASSERT_EQUAL(std::string("Bearer"), result.string("token_type"));
+            CPPUNIT_ASSERT(!result.string("refresh_token").empty());
+        }
+    }
+
+    void testWrongPasswordAndUnknownUserLookAlike()
+    {
+        const HttpResult wrong = _server->post("/auth/v1/signin", "{\"username\":\"alice\",\"password\":\"Wrong-Horse-9\"}");
+        const HttpResult unknown = _server->post("/auth/v1/signin", "{\"username\":\"bob\",\"password\":\"Wrong-Horse-9\"}");
+        CPPUNIT_ASSERT_EQUAL(401, wrong.status);
+        CPPUNIT_ASSERT_EQUAL(4003, wrong.errorCode());
+        CPPUNIT_ASSERT_EQUAL(wrong.body, unknown.body);
+    }
+
+    void testSignInNeedsExactlyOneLoginAndAPassword()
+    {
+        for (const char* body : {"{}", "{\"username\":\"alice\"}", "{\"password\":\"Correct-Horse-9\"}",
+                                 "{\"username\":\"alice\",\"email\":\"alice@example.com\",\"password\":\"x\"}",
+                                 "{\"username\":42,\"password\":\"Correct-Horse-9\"}",
+                                 "{\"username\":\"alice\",\"password\":[1]}"})
+        {
+            const HttpResult result = _server->post("/auth/v1/signin", body);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(body, 400, result.status);
+            CPPUNIT_ASSERT_EQUAL(4001, result.errorCode());
+        }
+    }
+
+    void testRefreshRotatesTheRefreshToken()
+    {
+        const HttpResult signIn = _server->post("/auth/v1/signin", "{\"username\":\"alice\",\"password\":\"Correct-Horse-9\"}");
+        const std::string refresh = signIn.string("refresh_token");
+        recordSecret(refresh);
+        recordSecret(signIn.string("access_token"));
+        const HttpResult renewed =
+            _server->post("/auth/v1/token", "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"" + refresh + "\"}");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(renewed.body, 200, renewed.status);
+        recordSecret(renewed.string("refresh_token"));
+        recordSecret(renewed.string("access_token"));
+        CPPUNIT_ASSERT(renewed.string("refresh_token") != refresh);
+        CPPUNIT_ASSERT_EQUAL(200, _server->request("GET", "/auth/v1/user/me", "",
+                                                   {{"Authorization", "Bearer " + renewed.string("access_token")}})
+                                      .status);
+        const HttpResult reused =
+            _server->post("/auth/v1/token", "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"" + refresh + "\"}");
+        CPPUNIT_ASSERT_EQUAL(401, reused.status);
+        CPPUNIT_ASSERT_EQUAL(4010, reused.errorCode());
+        const HttpResult badGrant = _server->post("/auth/v1/token", "{\"grant_type\":\"password\"}");
+        CPPUNIT_ASSERT_EQUAL(4001, badGrant.errorCode());
+    }
+
+    void testSignOutRevokesTheSession()
+    {
+        const std::string token = _server->signIn("alice");
+        CPPUNIT_ASSERT_EQUAL(200, _server->post("/auth/v1/user/signout", "", token).status);
+        const HttpResult after = _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}});
+        CPPUNIT_ASSERT_EQUAL(401, after.status);
+        CPPUNIT_ASSERT_EQUAL(4010, after.errorCode());
+    }
+
+    void testRevokeEndsTheSessionOfAnyOfItsTokens()
+    {
+        const std::string token = _server->signIn("alice");
+        CPPUNIT_ASSERT_EQUAL(200, _server->post("/auth/v1/revoke", "{\"token\":\"" + token + "\"}").status);
+        CPPUNIT_ASSERT_EQUAL(401, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}}).status);
+        // Unknown tokens are not an error (RFC 7009).
+        CPPUNIT_ASSERT_EQUAL(200, _server->post("/auth/v1/revoke", "{\"token\":\"nonsense\"}").status);
+        CPPUNIT_ASSERT_EQUAL(400, _server->post("/auth/v1/revoke", "{}").status);
+    }
+
+    void testMeDescribesTheUser()
+    {
+        const std::string token = _server->signIn("alice");
+        const HttpResult me = _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}});
+        CPPUNIT_ASSERT_EQUAL(200, me.status);
+        CPPUNIT_ASSERT_EQUAL(_userId, me.string("sub"));
+        CPPUNIT_ASSERT_EQUAL(std::string("alice"), me.string("username"));
+        CPPUNIT_ASSERT_EQUAL(std::string("alice@example.com"), me.string("email"));
+        CPPUNIT_ASSERT_EQUAL(std::string("+8613800138000"), me.string("phone_number"));
+        CPPUNIT_ASSERT(me.body.find("password") == std::string::npos);
+    }
+
+    void testSudoByPassword()
+    {
+        const std::string token = _server->signIn("alice");
+        sudoToken(token);
+        const HttpResult wrong = _server->post("/auth/v1/user/sudo", "{\"password\":\"Wrong-Horse-9\"}", token);
+        CPPUNIT_ASSERT_EQUAL(401, wrong.status);
+        CPPUNIT_ASSERT_EQUAL(4003, wrong.errorCode());
+    }
+
+    void testSudoNeedsExactlyOneMethod()
+    {
+        const std::string token = _server->signIn("alice");
+        for (const char* body : {"{}", "{\"password\":\"Correct-Horse-9\",\"verification_code\":\"123456\"}",
+                                 "{\"password\":123}", "{\"verification_code\":123456}"})
+        {
+            const HttpResult result = _server->post("/auth/v1/user/sudo", body, token);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(body, 400, result.status);
+            CPPUNIT_ASSERT_EQUAL(4001, result.errorCode());
+        }
+    }
+
+    void testPasswordChangeWithSudoTokenRevokesOtherSessions()
+    {
+        const std::string token = _server->signIn("alice");
+        const std::string other = _server->signIn("alice");
+        const std::string sudo = sudoToken(token);
+        recordSecret("New-Password-7");
+        const HttpResult changed =
+            changePassword(token, "{\"new_password\":\"New-Password-7\",\"sudo_token\":\"" + sudo + "\"}");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(changed.body, 200, changed.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("{}"), changed.body);
+        CPPUNIT_ASSERT_EQUAL(401, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + other}}).status);
+        CPPUNIT_ASSERT_EQUAL(200, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}}).status);
+        CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", "{\"username\":\"alice\",\"password\":\"Correct-Horse-9\"}").status);
+        _server->signIn("alice", "New-Password-7");
+    }
+
+    void testPasswordChangeRefusesWeakPasswords()
+    {
+        const std::string token = _server->signIn("alice");
+        const std::string sudo = sudoToken(token);
+        for (const char* weak : {"Sh0rt!", "alllowercase1!", "NoDigits!!", "NoSymbol123"})
+        {
+            const std::string candidate = weak;
+            const HttpResult result =
+                changePassword(token, "{\"new_password\":\"" + candidate + "\",\"sudo_token\":\"" + sudo + "\"}");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(candidate, 400, result.status);
+            CPPUNIT_ASSERT_EQUAL(4005, result.errorCode());
+        }
+        _server->signIn("alice"); // unchanged
+    }
+
+    void testPasswordChangeNeedsSudoOrOldPassword()
+    {
+        const std::string token = _server->signIn("alice");
+        const HttpResult none = changePassword(token, "{\"new_password\":\"New-Password-7\"}");
+        CPPUNIT_ASSERT_EQUAL(403, none.status);
+        CPPUNIT_ASSERT_EQUAL(4030, none.errorCode());
+        const HttpResult garbage = changePassword(token, "{\"new_password\":\"New-Password-7\",\"sudo_token\":\"x.y.z\"}");
+        CPPUNIT_ASSERT_EQUAL(403, garbage.status);
+        const HttpResult wrongOld =
+            changePassword(token, "{\"new_password\":\"New-Password-7\",\"old_password\":\"Wrong-Horse-9\"}");
+        CPPUNIT_ASSERT_EQUAL(401, wrongOld.status);
+        CPPUNIT_ASSERT_EQUAL(4003, wrongOld.errorCode());
+        const HttpResult missing = changePassword(token, "{\"old_password\":\"Correct-Horse-9\"}");
+        CPPUNIT_ASSERT_EQUAL(400, missing.status);
+        CPPUNIT_ASSERT_EQUAL(4001, missing.errorCode());
+        recordSecret("New-Password-7");
+        const HttpResult rightOld =
+            changePassword(token, "{\"new_password\":\"New-Password-7\",\"old_password\":\"Correct-Horse-9\"}");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(rightOld.body, 200, rightOld.status);
+    }
+
+    void testSudoTokenOfAnotherSessionOrExpiredIsRefused()
+    {
+        const std::string token = _server->signIn("alice");
+        const std::string other = _server->signIn("alice");
+        const std::string sudo = sudoToken(other);
+        const HttpResult foreign =
+            changePassword(token, "{\"new_password\":\"New-Password-7\",\"sudo_token\":\"" + sudo + "\"}");
+        CPPUNIT_ASSERT_EQUAL(403, foreign.status);
+        CPPUNIT_ASSERT_EQUAL(4030, foreign.errorCode());
+        // A sudo token is not an access token.
+        CPPUNIT_ASSERT_EQUAL(401, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + sudo}}).status);
+        const std::string own = sudoToken(token);
+        _server->clock().advanceSeconds(901);
+        const HttpResult expired =
+            changePassword(token, "{\"new_password\":\"New-Password-7\",\"sudo_token\":\"" + own + "\"}");
+        CPPUNIT_ASSERT_EQUAL(403, expired.status);
+    }
+
+    void testDeleteUserWithSudoTokenInQuery()
+    {
+        const std::string token = _server->signIn("alice");
+        const HttpResult refused =
+            _server->request("DELETE", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}});
+        CPPUNIT_ASSERT_EQUAL(403, refused.status);
+        _server->requestCode(token); // leaves a code and an outbox row behind
+        const std::string sudo = sudoToken(token);
+        const HttpResult deleted = _server->request("DELETE", "/auth/v1/user/me?sudo_token=" + sudo, "",
+                                                    {{"Authorization", "Bearer " + token}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(deleted.body, 200, deleted.status);
+        CPPUNIT_ASSERT_EQUAL(401, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}}).status);
+        CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", "{\"username\":\"alice\",\"password\":\"Correct-Horse-9\"}").status);
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM users"));
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM sessions"));
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM verification_codes"));
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM outbox"));
+    }
+
+private:
+    std::unique_ptr<TestServer> _server;
+    std::string _userId;
+};
+
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(AuthFlowTest, "AuthFlowTest");

@@ -1,0 +1,124 @@
+// Plugins loaded by a real host from the real built libraries.
+#include "support/TestServer.h"
+
+#include <Poco/File.h>
+#include <Poco/TemporaryFile.h>
+#include <Poco/FileStream.h>
+#include <Poco/StreamCopier.h>
+
+#include <cppunit/extensions/HelperMacros.h>
+
+using namespace identity::test;
+
+namespace
+{
+std::string plugin(const std::string& name) { return std::string(IDENTITY_PLUGIN_DIR) + "/" + name; }
+
+bool mapped(const std::string& library)
+{
+    Poco::FileInputStream in("/proc/self/maps");
+    std::string maps;
+    Poco::StreamCopier::copyToString(in, maps);
+    return maps.find(library) != std::string::npos;
+}
+
+std::string statusOf(TestServer& server, const std::string& name, std::string& error)
+{
+    for (const auto& status : server.server().plugins().status())
+        if (status.name == name)
+        {
+            error = status.error;
+            return status.state;
+        }
+    return "absent";
+}
+} // namespace
+
+class PluginLoadingTest : public CppUnit::TestFixture
+{
+    CPPUNIT_TEST_SUITE(PluginLoadingTest);
+    CPPUNIT_TEST(testBuiltPluginIsLoadedAndServes);
+    CPPUNIT_TEST(testManifestForAnotherSdkMajorIsRefused);
+    CPPUNIT_TEST(testLibraryBuiltAgainstAnotherSdkIsRefused);
+    CPPUNIT_TEST(testPluginThatThrowsInStartIsUnloadedAndHostKeepsServing);
+    CPPUNIT_TEST(testMissingManifestIsReportedNotFatal);
+    CPPUNIT_TEST(testPluginIsUnloadedWhenTheHostStops);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void testBuiltPluginIsLoadedAndServes()
+    {
+        TestServer server;
+        std::string error;
+        CPPUNIT_ASSERT_EQUAL(std::string("running"), statusOf(server, "reauthenticate", error));
+        CPPUNIT_ASSERT(mapped("libreauthenticate.so"));
+        const HttpResult health = server.request("GET", "/healthz");
+        CPPUNIT_ASSERT(health.body.find("\"name\":\"reauthenticate\"") != std::string::npos);
+        // Served: without a token it is the plugin's route answering 401, not a 404.
+        CPPUNIT_ASSERT_EQUAL(401, server.post("/auth/v1/user/reauthenticate", "{\"verify_opt\":\"email_code\"}").status);
+    }
+
+    void testManifestForAnotherSdkMajorIsRefused()
+    {
+        const std::string folder = Poco::TemporaryFile::tempName();
+        Poco::File(folder).createDirectories();
+        {
+            Poco::FileOutputStream out(folder + "/plugin.json");
+            out << "{\"name\":\"reauthenticate\",\"version\":\"9.0.0\",\"sdk_version\":\"2.0\",\"library\":\""
+                << plugin("reauthenticate/libreauthenticate.so") << "\",\"class\":\"ReauthenticatePlugin\"}";
+        }
+        TestServer server(Overrides{{"plugins.reauthenticate.manifest", folder + "/plugin.json"}});
+        std::string error;
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), statusOf(server, "reauthenticate", error));
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("SDK 2.0") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("SDK 1.0") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(404, server.post("/auth/v1/user/reauthenticate", "{}").status);
+        CPPUNIT_ASSERT_EQUAL(200, server.request("GET", "/healthz").status);
+        Poco::File(folder).remove(true);
+    }
+
+    void testLibraryBuiltAgainstAnotherSdkIsRefused()
+    {
+        TestServer server(Overrides{{"plugins.future.manifest", plugin("future/plugin.json")}});
+        std::string error;
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), statusOf(server, "future", error));
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("built against SDK 2.0") != std::string::npos);
+        CPPUNIT_ASSERT(!mapped("libfuture.so"));
+        CPPUNIT_ASSERT_EQUAL(404, server.request("GET", "/future/hello").status);
+        CPPUNIT_ASSERT_EQUAL(std::string("running"), statusOf(server, "reauthenticate", error));
+    }
+
+    void testPluginThatThrowsInStartIsUnloadedAndHostKeepsServing()
+    {
+        TestServer server(Overrides{{"plugins.throwing.manifest", plugin("throwing/plugin.json")}});
+        std::string error;
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), statusOf(server, "throwing", error));
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("this plugin always fails to start") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE("the library is unloaded", !mapped("libthrowing.so"));
+        CPPUNIT_ASSERT_EQUAL(404, server.request("GET", "/throwing/hello").status); // its route is gone
+        CPPUNIT_ASSERT_EQUAL(200, server.request("GET", "/healthz").status);
+        CPPUNIT_ASSERT_EQUAL(std::string("running"), statusOf(server, "reauthenticate", error));
+        server.createUser("alice", "alice@example.com", "");
+        server.requestCode(server.signIn("alice"));
+    }
+
+    void testMissingManifestIsReportedNotFatal()
+    {
+        TestServer server(Overrides{{"plugins.ghost.manifest", "/nonexistent/plugin.json"}});
+        std::string error;
+        CPPUNIT_ASSERT_EQUAL(std::string("failed"), statusOf(server, "ghost", error));
+        CPPUNIT_ASSERT(error.find("/nonexistent/plugin.json") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(200, server.request("GET", "/healthz").status);
+    }
+
+    void testPluginIsUnloadedWhenTheHostStops()
+    {
+        {
+            TestServer server;
+            CPPUNIT_ASSERT(mapped("libreauthenticate.so"));
+        }
+        CPPUNIT_ASSERT_MESSAGE("dlclose really unloaded the plugin", !mapped("libreauthenticate.so"));
+    }
+};
+
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(PluginLoadingTest, "PluginLoadingTest");

@@ -1,0 +1,402 @@
+// POST /auth/v1/user/reauthenticate and the life of its code, through the real plugin library loaded by
+// a real host, with a manual clock.
+#include "support/TestServer.h"
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <thread>
+
+using namespace identity::test;
+
+namespace
+{
+const std::string seedError = "{\"error\":\"invalid_argument\",\"error_code\":4001,\"error_description\":"
+                              "\"Invalid verification method, please use phone_code or email_code\"}";
+
+std::map<std::string, std::string> unlimited()
+{
+    const std::string prefix = "plugins.reauthenticate.config.limits.";
+    return {{prefix + "cooldown_seconds", "0"},
+            {prefix + "per_user_per_hour", "0"},
+            {prefix + "per_ip_per_hour", "0"},
+            {prefix + "per_destination_per_hour", "0"}};
+}
+} // namespace
+
+class ReauthenticationTest : public CppUnit::TestFixture
+{
+    CPPUNIT_TEST_SUITE(ReauthenticationTest);
+    CPPUNIT_TEST(testEmailCodeIsQueuedThenDelivered);
+    CPPUNIT_TEST(testPhoneCodeIsDeliveredBySms);
+    CPPUNIT_TEST(testUnknownVerifyOptGetsTheSeedsError);
+    CPPUNIT_TEST(testUnknownVerifyOptInChinese);
+    CPPUNIT_TEST(testMissingOrMistypedVerifyOptIs4001);
+    CPPUNIT_TEST(testNothingBoundIs412);
+    CPPUNIT_TEST(testRequiresAValidAccessToken);
+    CPPUNIT_TEST(testChineseRequestGetsChineseEmail);
+    CPPUNIT_TEST(testCooldownAnswers429WithRetryAfter);
+    CPPUNIT_TEST(testHourlyLimitsPerUserAndPerDestination);
+    CPPUNIT_TEST(testCodeBecomesSudoTokenOnce);
+    CPPUNIT_TEST(testCodeExpiresAfterItsLifetime);
+    CPPUNIT_TEST(testCodeIsSingleUseUnder20ConcurrentAttempts);
+    CPPUNIT_TEST(testWrongCodeFiveTimesBurnsIt);
+    CPPUNIT_TEST(testTwentyConsecutiveFailuresLockVerification);
+    CPPUNIT_TEST(testSuccessResetsTheFailureCount);
+    CPPUNIT_TEST(testNewerCodeReplacesOlder);
+    CPPUNIT_TEST(testCodeIsBoundToItsSession);
+    CPPUNIT_TEST(testMalformedCodeIs4001AndCountsNothing);
+    CPPUNIT_TEST(testCodeIsStoredOnlyAsAnHmac);
+    CPPUNIT_TEST(testSudoTokenFromCodeChangesPassword);
+    CPPUNIT_TEST(testSudoByCodeWithoutThePluginIs503);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void tearDown() override { _server.reset(); }
+
+    void start(const std::map<std::string, std::string>& overrides = unlimited())
+    {
+        _server = std::make_unique<TestServer>(overrides);
+        _server->createUser("alice", "alice@example.com", "+8613800138000");
+        _token = _server->signIn("alice");
+    }
+
+    HttpResult reauthenticate(const std::string& body, const std::string& token,
+                              std::vector<std::pair<std::string, std::string>> headers = {})
+    {
+        headers.emplace_back("Authorization", "Bearer " + token);
+        return _server->request("POST", "/auth/v1/user/reauthenticate", body, headers);
+    }
+
+    HttpResult sudo(const std::string& code, const std::string& token)
+    {
+        return _server->post("/auth/v1/user/sudo", "{\"verification_code\":\"" + code + "\"}", token);
+    }
+
+    static std::string wrongCode(const std::string& code) { return code == "000000" ? "000001" : "000000"; }
+
+    void assertRejected(const HttpResult& result)
+    {
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(result.body, 400, result.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("invalid_verification_code"), result.string("error"));
+        CPPUNIT_ASSERT_EQUAL(4002, result.errorCode());
+    }
+
+    void testEmailCodeIsQueuedThenDelivered()
+    {
+        start();
+        const HttpResult result = reauthenticate("{\"verify_opt\":\"email_code\"}", _token);
+        CPPUNIT_ASSERT_EQUAL(200, result.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("{}"), result.body);
+        const std::string code = _server->waitForEmailCode(1);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(6), code.size());
+        const std::string mail = _server->newestEmail();
+        CPPUNIT_ASSERT(mail.find("To: <alice@example.com>") != std::string::npos);
+        CPPUNIT_ASSERT(mail.find("Subject: Your Identity verification code") != std::string::npos);
+        CPPUNIT_ASSERT(mail.find("multipart/alternative") != std::string::npos);
+        CPPUNIT_ASSERT(waitFor([&] {
+            return _server->queryInt("SELECT COUNT(*) FROM outbox WHERE status = 'delivered' AND payload IS NULL") == 1;
+        }));
+    }
+
+    void testPhoneCodeIsDeliveredBySms()
+    {
+        start();
+        const std::string code = _server->requestCode(_token, "phone_code");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(6), code.size());
+        CPPUNIT_ASSERT_EQUAL(200, sudo(code, _token).status);
+    }
+
+    void testUnknownVerifyOptGetsTheSeedsError()
+    {
+        start();
+        const HttpResult result = reauthenticate("{\"verify_opt\":\"sms\"}", _token);
+        CPPUNIT_ASSERT_EQUAL(400, result.status);
+        CPPUNIT_ASSERT_EQUAL(seedError, result.body);
+    }
+
+    void testUnknownVerifyOptInChinese()
+    {
+        start();
+        const HttpResult result =
+            reauthenticate("{\"verify_opt\":\"sms\"}", _token, {{"Accept-Language", "zh-CN,zh;q=0.9"}});
+        CPPUNIT_ASSERT_EQUAL(400, result.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("验证方式错误,请使用 phone_code 或 email_code"),
+                             result.string("error_description"));
+    }
+
+    void testMissingOrMistypedVerifyOptIs4001()
+    {
+        start();
+        for (const char* body : {"{}", "{\"verify_opt\":1}", "{\"verify_opt\":null}", "{\"verify_opt\":[\"email_code\"]}",
+                                 "{\"verify_opt\":\"EMAIL_CODE\"}", "{\"verify_opt\":\"email_code \"}"})
+        {
+            const HttpResult result = reauthenticate(body, _token);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(body, 400, result.status);
+            CPPUNIT_ASSERT_EQUAL(4001, result.errorCode());
+        }
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM verification_codes"));
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM send_events"));
+    }
+
+    void testNothingBoundIs412()
+    {
+        start();
+        _server->createUser("nophone", "nophone@example.com", "");
+        _server->createUser("nomail", "", "+8613900139000");
+        const HttpResult phone = reauthenticate("{\"verify_opt\":\"phone_code\"}", _server->signIn("nophone"));
+        CPPUNIT_ASSERT_EQUAL(412, phone.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("failed_precondition"), phone.string("error"));
+        CPPUNIT_ASSERT_EQUAL(4120, phone.errorCode());
+        const HttpResult email = reauthenticate("{\"verify_opt\":\"email_code\"}", _server->signIn("nomail"));
+        CPPUNIT_ASSERT_EQUAL(412, email.status);
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM verification_codes"));
+    }
+
+    void testRequiresAValidAccessToken()
+    {
+        start();
+        const HttpResult none = _server->post("/auth/v1/user/reauthenticate", "{\"verify_opt\":\"email_code\"}");
+        CPPUNIT_ASSERT_EQUAL(401, none.status);
+        _server->clock().advanceSeconds(7200);
+        const HttpResult expired = reauthenticate("{\"verify_opt\":\"email_code\"}", _token);
+        CPPUNIT_ASSERT_EQUAL(401, expired.status);
+        CPPUNIT_ASSERT_EQUAL(4010, expired.errorCode());
+    }
+
+    void testChineseRequestGetsChineseEmail()
+    {
+        start();
+        const HttpResult result = reauthenticate("{\"verify_opt\":\"email_code\"}", _token, {{"Accept-Language", "zh-CN"}});
+        CPPUNIT_ASSERT_EQUAL(200, result.status);
+        _server->waitForEmailCode(1);
+        CPPUNIT_ASSERT(_server->newestEmail().find("Subject: =?UTF-8?B?") != std::string::npos);
+    }
+
+    void testCooldownAnswers429WithRetryAfter()
+    {
+        start({});
+        _server->requestCode(_token);
+        _server->clock().advanceSeconds(10);
+        const HttpResult limited = reauthenticate("{\"verify_opt\":\"phone_code\"}", _token);
+        CPPUNIT_ASSERT_EQUAL(429, limited.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("resource_exhausted"), limited.string("error"));
+        CPPUNIT_ASSERT_EQUAL(4290, limited.errorCode());
+        CPPUNIT_ASSERT_EQUAL(std::string("50"), limited.headers.get("Retry-After", ""));
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM verification_codes"));
+        _server->clock().advanceSeconds(50);
+        _server->requestCode(_token, "phone_code");
+    }
+
+    void testHourlyLimitsPerUserAndPerDestination()
+    {
+        start({{"plugins.reauthenticate.config.limits.cooldown_seconds", "0"}});
+        for (int i = 0; i < 5; ++i)
+            CPPUNIT_ASSERT_EQUAL(200, reauthenticate("{\"verify_opt\":\"email_code\"}", _token).status);
+        const HttpResult destination = reauthenticate("{\"verify_opt\":\"email_code\"}", _token);
+        CPPUNIT_ASSERT_EQUAL(429, destination.status); // 5 per destination per hour
+        CPPUNIT_ASSERT_EQUAL(std::string("3600"), destination.headers.get("Retry-After", ""));
+        for (int i = 0; i < 5; ++i)
+            CPPUNIT_ASSERT_EQUAL(200, reauthenticate("{\"verify_opt\":\"phone_code\"}", _token).status);
+        const HttpResult user = reauthenticate("{\"verify_opt\":\"phone_code\"}", _token);
+        CPPUNIT_ASSERT_EQUAL(429, user.status); // 10 per user per hour
+        _server->clock().advanceSeconds(3600);
+        CPPUNIT_ASSERT_EQUAL(200, reauthenticate("{\"verify_opt\":\"phone_code\"}", _token).status);
+    }
+
+    void testCodeBecomesSudoTokenOnce()
+    {
+        start();
+        const std::string code = _server->requestCode(_token);
+        const HttpResult first = sudo(code, _token);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(first.body, 200, first.status);
+        recordSecret(first.string("sudo_token"));
+        CPPUNIT_ASSERT_EQUAL(900, first.json->getValue<int>("expires_in"));
+        assertRejected(sudo(code, _token));
+    }
+
+    void testCodeExpiresAfterItsLifetime()
+    {
+        start();
+        const std::string code = _server->requestCode(_token);
+        _server->clock().advanceSeconds(299);
+        const std::string fresh = _server->requestCode(_token);
+        _server->clock().advanceSeconds(299);
+        CPPUNIT_ASSERT_EQUAL(200, sudo(fresh, _token).status); // 299 s old: still good
+        const std::string late = _server->requestCode(_token);
+        _server->clock().advanceSeconds(300);
+        assertRejected(sudo(late, _token)); // 300 s old: expired
+    }
+
+    void testCodeIsSingleUseUnder20ConcurrentAttempts()
+    {
+        start();
+        const std::string code = _server->requestCode(_token);
+        std::atomic<int> accepted{0}, rejected{0}, other{0};
+        std::vector<std::thread> threads;
+        std::atomic<bool> go{false};
+        for (int i = 0; i < 20; ++i)
+            threads.emplace_back([&] {
+                while (!go)
+                    std::this_thread::yield();
+                const HttpResult result = sudo(code, _token);
+                if (result.status == 200)
+                {
+                    recordSecret(result.string("sudo_token"));
+                    ++accepted;
+                }
+                else if (result.status == 400 && result.errorCode() == 4002)
+                    ++rejected;
+                else
+                    ++other;
+            });
+        go = true;
+        for (auto& thread : threads)
+            thread.join();
+        CPPUNIT_ASSERT_EQUAL(1, accepted.load());
+        CPPUNIT_ASSERT_EQUAL(19, rejected.load());
+        CPPUNIT_ASSERT_EQUAL(0, other.load());
+    }
+
+    void testWrongCodeFiveTimesBurnsIt()
+    {
+        start();
+        const std::string code = _server->requestCode(_token);
+        for (int i = 0; i < 4; ++i)
+            assertRejected(sudo(wrongCode(code), _token));
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM verification_codes WHERE state = 'live'"));
+        assertRejected(sudo(wrongCode(code), _token));
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM verification_codes WHERE state = 'burned'"));
+        assertRejected(sudo(code, _token)); // the right code, too late
+    }
+
+    void testTwentyConsecutiveFailuresLockVerification()
+    {
+        start();
+        for (int round = 0; round < 4; ++round)
+        {
+            const std::string code = _server->requestCode(_token);
+            for (int i = 0; i < 5; ++i)
+                assertRejected(sudo(wrongCode(code), _token));
+        }
+        const std::string code = _server->requestCode(_token);
+        const HttpResult locked = sudo(code, _token);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(locked.body, 429, locked.status);
+        CPPUNIT_ASSERT_EQUAL(4290, locked.errorCode());
+        CPPUNIT_ASSERT_EQUAL(std::string("3600"), locked.headers.get("Retry-After", ""));
+        _server->clock().advanceSeconds(3600);
+        const std::string after = _server->requestCode(_token);
+        CPPUNIT_ASSERT_EQUAL(200, sudo(after, _token).status);
+    }
+
+    void testSuccessResetsTheFailureCount()
+    {
+        start();
+        for (int round = 0; round < 2; ++round)
+        {
+            for (int burned = 0; burned < 3; ++burned)
+            {
+                const std::string code = _server->requestCode(_token);
+                for (int i = 0; i < 5; ++i)
+                    assertRejected(sudo(wrongCode(code), _token));
+            }
+            const std::string code = _server->requestCode(_token);
+            for (int i = 0; i < 4; ++i)
+                assertRejected(sudo(wrongCode(code), _token));
+            // 19 consecutive failures, then a success: the count starts again.
+            CPPUNIT_ASSERT_EQUAL(200, sudo(code, _token).status);
+        }
+    }
+
+    void testNewerCodeReplacesOlder()
+    {
+        start();
+        const std::string older = _server->requestCode(_token);
+        const std::string newer = _server->requestCode(_token, "phone_code");
+        if (older != newer)
+            assertRejected(sudo(older, _token));
+        CPPUNIT_ASSERT_EQUAL(200, sudo(newer, _token).status);
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM verification_codes WHERE state = 'replaced'"));
+    }
+
+    void testCodeIsBoundToItsSession()
+    {
+        start();
+        const std::string other = _server->signIn("alice");
+        const std::string code = _server->requestCode(_token);
+        assertRejected(sudo(code, other));
+        CPPUNIT_ASSERT_EQUAL(200, sudo(code, _token).status);
+    }
+
+    void testMalformedCodeIs4001AndCountsNothing()
+    {
+        start();
+        const std::string code = _server->requestCode(_token);
+        for (const char* bad : {"12345", "1234567", "12345a", "", "１２３４５６"})
+        {
+            const HttpResult result = sudo(bad, _token);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(bad, 400, result.status);
+            CPPUNIT_ASSERT_EQUAL(4001, result.errorCode());
+        }
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COALESCE(SUM(attempts), 0) FROM verification_codes"));
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM verification_failures"));
+        CPPUNIT_ASSERT_EQUAL(200, sudo(code, _token).status);
+    }
+
+    void testCodeIsStoredOnlyAsAnHmac()
+    {
+        start({{"plugins.reauthenticate.config.delivery.poll_ms", "60000"}});
+        // The worker is woken when a code is queued; the row may or may not be delivered yet. Either
+        // way, no column anywhere holds the code.
+        const std::string code = _server->requestCode(_token);
+        Poco::Data::Session session = _server->server().database().session();
+        for (const char* sql : {"SELECT COUNT(*) FROM verification_codes WHERE code_hash LIKE '%' || $1 || '%' "
+                                "OR id LIKE '%' || $2 || '%'",
+                                "SELECT COUNT(*) FROM outbox WHERE COALESCE(payload, '') LIKE '%' || $1 || '%' "
+                                "OR destination LIKE '%' || $2 || '%'"})
+        {
+            std::string a = code, b = code;
+            Poco::Int64 found = 0;
+            session << sql, Poco::Data::Keywords::use(a), Poco::Data::Keywords::use(b), Poco::Data::Keywords::into(found),
+                Poco::Data::Keywords::now;
+            CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), found);
+        }
+        CPPUNIT_ASSERT_EQUAL(64LL, _server->queryInt("SELECT LENGTH(code_hash) FROM verification_codes"));
+    }
+
+    void testSudoTokenFromCodeChangesPassword()
+    {
+        start();
+        const std::string code = _server->requestCode(_token);
+        const HttpResult granted = sudo(code, _token);
+        CPPUNIT_ASSERT_EQUAL(200, granted.status);
+        const std::string sudoToken = granted.string("sudo_token");
+        recordSecret(sudoToken);
+        recordSecret("New-Password-7");
+        const HttpResult changed = _server->request(
+            "PATCH", "/auth/v1/user/password", "{\"new_password\":\"New-Password-7\",\"sudo_token\":\"" + sudoToken + "\"}",
+            {{"Authorization", "Bearer " + _token}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(changed.body, 200, changed.status);
+        const HttpResult old =
+            _server->post("/auth/v1/signin", "{\"username\":\"alice\",\"password\":\"Correct-Horse-9\"}");
+        CPPUNIT_ASSERT_EQUAL(401, old.status);
+        CPPUNIT_ASSERT_EQUAL(4003, old.errorCode());
+        _server->signIn("alice", "New-Password-7");
+    }
+
+    void testSudoByCodeWithoutThePluginIs503()
+    {
+        start({{"plugins.reauthenticate.enabled", "false"}});
+        const HttpResult result = sudo("123456", _token);
+        CPPUNIT_ASSERT_EQUAL(503, result.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("unavailable"), result.string("error"));
+        CPPUNIT_ASSERT_EQUAL(5030, result.errorCode());
+        CPPUNIT_ASSERT_EQUAL(404, reauthenticate("{\"verify_opt\":\"email_code\"}", _token).status);
+    }
+
+private:
+    std::unique_ptr<TestServer> _server;
+    std::string _token;
+};
+
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(ReauthenticationTest, "ReauthenticationTest");

@@ -1,0 +1,272 @@
+#include "support/TestServer.h"
+
+#include <Poco/DirectoryIterator.h>
+#include <Poco/Environment.h>
+#include <Poco/File.h>
+#include <Poco/FileStream.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Path.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/TemporaryFile.h>
+
+#include <cppunit/TestAssert.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace identity::test
+{
+
+std::string logDirectory() { return Poco::Environment::get("IDENTITY_TEST_LOG_DIR", "test-logs"); }
+
+void recordSecret(const std::string& secret)
+{
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
+    std::ofstream out(logDirectory() + "/secrets.txt", std::ios::app);
+    out << secret << "\n";
+}
+
+bool waitFor(const std::function<bool()>& condition, double seconds)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (!condition())
+    {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+std::string HttpResult::string(const std::string& key) const
+{
+    return json && json->has(key) ? json->getValue<std::string>(key) : std::string();
+}
+
+int HttpResult::errorCode() const { return json && json->has("error_code") ? json->getValue<int>("error_code") : 0; }
+
+namespace
+{
+std::vector<std::string> filesIn(const std::string& folder, const std::string& suffix)
+{
+    std::vector<std::string> names;
+    if (!Poco::File(folder).exists())
+        return names;
+    for (Poco::DirectoryIterator it(folder), end; it != end; ++it)
+        if (it.name().size() > suffix.size() && it.name().compare(it.name().size() - suffix.size(), suffix.size(), suffix) == 0)
+            names.push_back(it.path().toString());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::string readFile(const std::string& path)
+{
+    Poco::FileInputStream in(path);
+    std::string text;
+    Poco::StreamCopier::copyToString(in, text);
+    return text;
+}
+
+std::string codeIn(const std::string& text)
+{
+    std::smatch match;
+    static const std::regex sixDigits("(^|[^0-9])([0-9]{6})([^0-9]|$)");
+    CPPUNIT_ASSERT_MESSAGE("the message holds a 6-digit code", std::regex_search(text, match, sixDigits));
+    recordSecret(match[2]);
+    return match[2];
+}
+
+/// The code in an email: the templates put it alone on a line of the text part. (Searching the whole
+/// message would also find digit runs in the MIME boundary or the Message-ID.)
+std::string codeInEmail(const std::string& mail)
+{
+    std::istringstream in(mail);
+    for (std::string line; std::getline(in, line);)
+    {
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        if (line.size() == 6 && std::all_of(line.begin(), line.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        {
+            recordSecret(line);
+            return line;
+        }
+    }
+    CPPUNIT_FAIL("the email holds no code line");
+    return {};
+}
+
+std::vector<std::string> smsLines(const std::string& path)
+{
+    std::vector<std::string> lines;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty())
+            lines.push_back(line);
+    return lines;
+}
+} // namespace
+
+TestServer::TestServer(const Overrides& overrides)
+    : _folder(Poco::TemporaryFile::tempName()), _clock(static_cast<Poco::Int64>(std::time(nullptr)) * 1000),
+      _config(new Poco::Util::MapConfiguration)
+{
+    Poco::File(_folder).createDirectories();
+    const std::map<std::string, std::string> defaults = {
+        {"server.host", "127.0.0.1"},
+        {"server.port", "0"},
+        {"server.threads", "32"},
+        {"environment.id", "dev"},
+        {"environment.clients[0]", "dev"},
+        {"environment.clients[1]", "web"},
+        {"storage.url", "sqlite:" + _folder + "/identity.db"},
+        {"secrets.file", _folder + "/secrets.json"},
+        {"secrets.generate", "true"},
+        {"tokens.issuer", "http://127.0.0.1:8080"},
+        {"tokens.audience", "dev"},
+        {"plugins.reauthenticate.manifest", std::string(IDENTITY_PLUGIN_DIR) + "/reauthenticate/plugin.json"},
+        {"plugins.reauthenticate.enabled", "true"},
+        {"plugins.reauthenticate.config.email.notifier", "maildir"},
+        {"plugins.reauthenticate.config.email.maildir.path", _folder + "/mail"},
+        {"plugins.reauthenticate.config.sms.notifier", "log"},
+        {"plugins.reauthenticate.config.sms.log.path", _folder + "/sms.log"},
+        {"plugins.reauthenticate.config.delivery.poll_ms", "50"},
+    };
+    for (const auto& entry : defaults)
+        _config->setString(entry.first, entry.second);
+    for (const auto& entry : overrides)
+        _config->setString(entry.first, entry.second);
+    _server = std::make_unique<host::IdentityServer>(*_config, _clock);
+    _server->start();
+}
+
+TestServer::~TestServer()
+{
+    _server.reset();
+    try
+    {
+        Poco::File(_folder).remove(true);
+    }
+    catch (...)
+    {
+    }
+}
+
+std::string TestServer::createUser(const std::string& username, const std::string& email, const std::string& phone,
+                                   const std::string& password)
+{
+    host::User user;
+    user.username = username;
+    user.email = email;
+    user.phoneNumber = phone;
+    recordSecret(password);
+    if (!email.empty())
+        recordSecret(email);
+    if (!phone.empty())
+        recordSecret(phone);
+    return _server->createUser(user, password);
+}
+
+HttpResult TestServer::request(const std::string& method, const std::string& path, const std::string& body,
+                               const std::vector<std::pair<std::string, std::string>>& headers,
+                               const std::string& contentType)
+{
+    Poco::Net::HTTPClientSession session("127.0.0.1", _server->port());
+    session.setTimeout(Poco::Timespan(30, 0));
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    for (const auto& header : headers)
+        request.set(header.first, header.second);
+    if (!body.empty())
+    {
+        request.setContentType(contentType);
+        request.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    }
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    HttpResult result;
+    result.status = response.getStatus();
+    Poco::StreamCopier::copyToString(in, result.body);
+    for (const auto& header : response)
+        result.headers.add(header.first, header.second);
+    try
+    {
+        Poco::JSON::Parser parser;
+        result.json = parser.parse(result.body).extract<Poco::JSON::Object::Ptr>();
+    }
+    catch (...)
+    {
+    }
+    return result;
+}
+
+HttpResult TestServer::post(const std::string& path, const std::string& body, const std::string& accessToken)
+{
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!accessToken.empty())
+        headers.emplace_back("Authorization", "Bearer " + accessToken);
+    return request("POST", path, body, headers);
+}
+
+std::string TestServer::signIn(const std::string& username, const std::string& password)
+{
+    const HttpResult result =
+        post("/auth/v1/signin", "{\"username\":\"" + username + "\",\"password\":\"" + password + "\"}");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(result.body, 200, result.status);
+    recordSecret(result.string("access_token"));
+    recordSecret(result.string("refresh_token"));
+    return result.string("access_token");
+}
+
+std::string TestServer::requestCode(const std::string& accessToken, const std::string& verifyOpt)
+{
+    const bool email = verifyOpt == "email_code";
+    const std::size_t before = email ? emailCount() : smsCount();
+    const HttpResult result =
+        post("/auth/v1/user/reauthenticate", "{\"verify_opt\":\"" + verifyOpt + "\"}", accessToken);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(result.body, 200, result.status);
+    CPPUNIT_ASSERT_EQUAL(std::string("{}"), result.body);
+    return email ? waitForEmailCode(before + 1) : waitForSmsCode(before + 1);
+}
+
+std::size_t TestServer::emailCount() const { return filesIn(_folder + "/mail", ".eml").size(); }
+
+std::size_t TestServer::smsCount() const { return smsLines(_folder + "/sms.log").size(); }
+
+std::string TestServer::waitForEmailCode(std::size_t n)
+{
+    CPPUNIT_ASSERT_MESSAGE("email delivered", waitFor([&] { return emailCount() >= n; }));
+    return codeInEmail(readFile(filesIn(_folder + "/mail", ".eml")[n - 1]));
+}
+
+std::string TestServer::waitForSmsCode(std::size_t n)
+{
+    CPPUNIT_ASSERT_MESSAGE("SMS delivered", waitFor([&] { return smsCount() >= n; }));
+    Poco::JSON::Parser parser;
+    const auto line = parser.parse(smsLines(_folder + "/sms.log")[n - 1]).extract<Poco::JSON::Object::Ptr>();
+    return codeIn(line->getValue<std::string>("text"));
+}
+
+std::string TestServer::newestEmail() const
+{
+    const auto files = filesIn(_folder + "/mail", ".eml");
+    return files.empty() ? std::string() : readFile(files.back());
+}
+
+long long TestServer::queryInt(const std::string& sql)
+{
+    Poco::Data::Session session = _server->database().session();
+    Poco::Int64 value = 0;
+    session << sql, Poco::Data::Keywords::into(value), Poco::Data::Keywords::now;
+    return value;
+}
+
+} // namespace identity::test
