@@ -526,12 +526,19 @@ def check_project_files(report, root, schemas):
 
     if "config_schema" in manifest:
         def own_schema():
+            schema = manifest["config_schema"]
+            # A manifest may name its schema file instead of inlining it: {"$ref": "<path from the
+            # project root>"}.
+            if set(schema) == {"$ref"} and isinstance(schema["$ref"], str) and not schema["$ref"].startswith("#"):
+                referenced = pathlib.Path(root) / schema["$ref"]
+                require(referenced.is_file(), "config_schema names a missing file: " + schema["$ref"])
+                schema = load_json(referenced)
             try:
-                Draft202012Validator.check_schema(manifest["config_schema"])
+                Draft202012Validator.check_schema(schema)
             except jsonschema.exceptions.SchemaError as error:
                 raise CheckFailed("config_schema is not a valid schema: at %s: %s" % (
                     "/".join(str(p) for p in error.absolute_path) or "(root)", error.message))
-            errors = list(Draft202012Validator(manifest["config_schema"]).iter_errors(manifest.get("default_config", {})))
+            errors = list(Draft202012Validator(schema).iter_errors(manifest.get("default_config", {})))
             require(not errors, "default_config does not satisfy config_schema:\n" + error_lines(errors))
         report.check("plugin.json: default_config satisfies its config_schema", own_schema)
     if manifest.get("name") == "reauthenticate" and "reauthenticate.config.schema.json" in schemas.schemas:
