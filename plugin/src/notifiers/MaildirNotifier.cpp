@@ -18,6 +18,20 @@ namespace identity::reauth
 
 namespace
 {
+/// RFC 5322 lines end in CRLF, also inside a quoted-printable body.
+std::string withCrlf(const std::string& text)
+{
+    std::string out;
+    out.reserve(text.size() + text.size() / 16);
+    for (std::size_t i = 0; i < text.size(); ++i)
+    {
+        if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+            out += '\r';
+        out += text[i];
+    }
+    return out;
+}
+
 std::string withoutLineBreaks(std::string value)
 {
     value.erase(std::remove_if(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n'; }), value.end());
@@ -41,10 +55,10 @@ std::string MaildirNotifier::render(const sdk::Message& message, const std::stri
     mail.set("Message-ID", "<" + withoutLineBreaks(message.id) + "@identity-host>");
     mail.set("Auto-Submitted", "auto-generated");
     mail.setContentType("multipart/alternative");
-    mail.addPart("text", new Poco::Net::StringPartSource(message.text, "text/plain; charset=UTF-8"),
+    mail.addPart("text", new Poco::Net::StringPartSource(withCrlf(message.text), "text/plain; charset=UTF-8"),
                  Poco::Net::MailMessage::CONTENT_INLINE, Poco::Net::MailMessage::ENCODING_QUOTED_PRINTABLE);
     if (!message.html.empty())
-        mail.addPart("html", new Poco::Net::StringPartSource(message.html, "text/html; charset=UTF-8"),
+        mail.addPart("html", new Poco::Net::StringPartSource(withCrlf(message.html), "text/html; charset=UTF-8"),
                      Poco::Net::MailMessage::CONTENT_INLINE, Poco::Net::MailMessage::ENCODING_QUOTED_PRINTABLE);
     std::ostringstream out;
     mail.write(out);
