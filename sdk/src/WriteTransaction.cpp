@@ -3,7 +3,8 @@
 namespace identity::sdk
 {
 
-WriteTransaction::WriteTransaction(Storage& storage, Poco::Data::Session& session) : _session(session)
+WriteTransaction::WriteTransaction(Storage& storage, Poco::Data::Session& session)
+    : _lock(storage.writeLock()), _session(session)
 {
     if (storage.dialect() == Storage::Dialect::SQLite)
         _session << "BEGIN IMMEDIATE", Poco::Data::Keywords::now;

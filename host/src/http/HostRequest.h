@@ -40,6 +40,7 @@ public:
     std::string _clientId;
     std::string _locale = "en";
     std::optional<sdk::Principal> _principal;
+    bool _bodyRead = false; ///< the whole body was read (else the connection cannot be reused)
 
 private:
     Poco::Net::HTTPServerRequest& _request;

@@ -77,18 +77,36 @@ void HostRequestHandler::readBody(HostRequest& request)
 {
     Poco::Net::HTTPServerRequest& poco = request.poco();
     const std::size_t limit = _context.settings.maxBodyBytes;
+    std::istream& in = poco.stream();
+    // A body over the limit is still read and discarded up to this much, so that the client, still
+    // sending, gets the 413 instead of a reset connection; beyond it the connection is closed.
+    constexpr std::streamsize drainLimit = 1 << 20;
+    auto drain = [&] {
+        in.ignore(drainLimit);
+        request._bodyRead = in.eof();
+    };
     if (poco.hasContentLength() && poco.getContentLength64() > static_cast<Poco::Int64>(limit))
+    {
+        if (poco.getContentLength64() <= drainLimit)
+            drain();
         throw ApiError::payloadTooLarge();
+    }
     if (!hasBody(poco))
+    {
+        request._bodyRead = true;
         return;
+    }
 
     // Read at most limit + 1 bytes: also bounds chunked bodies, which announce no length.
     std::string body(limit + 1, '\0');
-    std::istream& in = poco.stream();
     in.read(body.data(), static_cast<std::streamsize>(body.size()));
     body.resize(static_cast<std::size_t>(in.gcount()));
     if (body.size() > limit)
+    {
+        drain();
         throw ApiError::payloadTooLarge();
+    }
+    request._bodyRead = true;
     if (body.empty())
         return;
 
@@ -134,7 +152,6 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
     hostRequest._locale = preferredLocale(request.get("Accept-Language", ""));
 
     sdk::Response out;
-    bool bodyConsumed = !hasBody(request);
     std::string internalError;
     try
     {
@@ -162,7 +179,6 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
             throw ApiError::methodNotAllowed(allow);
 
         readBody(hostRequest);
-        bodyConsumed = true;
 
         const std::string clientId = hostRequest.query("client_id");
         if (!clientId.empty() && !_context.settings.clients.count(clientId))
@@ -232,7 +248,7 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
         for (const auto& header : out.headers)
             response.set(header.first, header.second);
         // A body left unread would be taken for the next request on this connection.
-        if (!bodyConsumed)
+        if (!hostRequest._bodyRead && hasBody(request))
             response.setKeepAlive(false);
         if (!out.contentType.empty())
         {

@@ -42,6 +42,13 @@ Database::~Database()
         _pool->shutdown();
 }
 
+std::unique_lock<std::mutex> Database::writeLock()
+{
+    if (_dialect == Dialect::SQLite)
+        return std::unique_lock<std::mutex>(_writeMutex);
+    return {};
+}
+
 Poco::Data::Session Database::session()
 {
     return _pool->get();

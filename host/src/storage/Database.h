@@ -22,6 +22,7 @@ public:
 
     Poco::Data::Session session() override;
     Dialect dialect() const override { return _dialect; }
+    std::unique_lock<std::mutex> writeLock() override;
 
     /// Applies every migration newer than the database's version, each in its own transaction, and
     /// returns how many it applied.
@@ -33,6 +34,7 @@ public:
 private:
     Dialect _dialect;
     std::unique_ptr<Poco::Data::SessionPool> _pool;
+    std::mutex _writeMutex;
 };
 
 } // namespace identity::host

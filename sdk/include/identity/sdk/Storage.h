@@ -4,6 +4,8 @@
 
 #include <Poco/Data/Session.h>
 
+#include <mutex>
+
 namespace identity::sdk
 {
 
@@ -25,13 +27,18 @@ public:
     virtual Poco::Data::Session session() = 0;
 
     virtual Dialect dialect() const = 0;
+
+    /// Held by a WriteTransaction for its whole life. SQLite has one writer at a time anyway: waiting
+    /// for it on a mutex wakes at once, where SQLite's busy handler sleeps in steps of up to 100 ms.
+    /// Databases with concurrent writers return an unlocked lock.
+    virtual std::unique_lock<std::mutex> writeLock() = 0;
 };
 
 /// A read-write transaction that is rolled back unless committed.
 ///
 /// On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction
 /// that reads and then writes fails with "database is locked" under concurrency. Always use it for a
-/// transaction that writes.
+/// transaction that writes, and never open a second one on the same thread while one is open.
 class IDENTITY_SDK_API WriteTransaction
 {
 public:
@@ -44,6 +51,7 @@ public:
     void commit();
 
 private:
+    std::unique_lock<std::mutex> _lock;
     Poco::Data::Session& _session;
     bool _open = true;
 };
