@@ -7,8 +7,8 @@ namespace identity::reauth
 
 using sdk::ApiError;
 
-ReauthenticateHandler::ReauthenticateHandler(CodeService& codes, std::set<std::string> channels)
-    : _codes(codes), _channels(std::move(channels))
+ReauthenticateHandler::ReauthenticateHandler(std::shared_ptr<CodeService> codes, std::set<std::string> channels)
+    : _codes(std::move(codes)), _channels(std::move(channels))
 {
 }
 
@@ -32,7 +32,7 @@ void ReauthenticateHandler::operator()(const sdk::Request& request, sdk::Respons
     if (!_channels.count(channel))
         throw ApiError::unavailable("channel_unavailable");
 
-    _codes.issue(principal, channel, destination, request);
+    _codes->issue(principal, channel, destination, request);
 }
 
 } // namespace identity::reauth

@@ -4,6 +4,7 @@
 
 #include "identity/sdk/Http.h"
 
+#include <memory>
 #include <set>
 
 namespace identity::reauth
@@ -16,12 +17,12 @@ class ReauthenticateHandler
 {
 public:
     /// `channels` are the channels with a configured notifier ("email", "sms").
-    ReauthenticateHandler(CodeService& codes, std::set<std::string> channels);
+    ReauthenticateHandler(std::shared_ptr<CodeService> codes, std::set<std::string> channels);
 
     void operator()(const sdk::Request& request, sdk::Response& response) const;
 
 private:
-    CodeService& _codes;
+    std::shared_ptr<CodeService> _codes;
     std::set<std::string> _channels;
 };
 

@@ -42,10 +42,13 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
     // The outbox key is derived, so any configured secret of 32+ bytes gives a proper AES-256 key.
     const std::string outboxKey = sdk::crypto::hmacSha256(context.secret("outbox_key"), "reauthenticate outbox v1");
 
-    _outbox = std::make_unique<Outbox>(context.storage());
-    _worker = std::make_unique<DeliveryWorker>(context, _settings, *_outbox, outboxKey, std::move(byChannel));
-    DeliveryWorker* worker = _worker.get();
-    _codes = std::make_shared<CodeService>(context, _settings, *_outbox, pepper, outboxKey, [worker] { worker->wake(); });
+    _outbox = std::make_shared<Outbox>(context.storage());
+    _worker = std::make_shared<DeliveryWorker>(context, _settings, _outbox, outboxKey, std::move(byChannel));
+    std::weak_ptr<DeliveryWorker> worker = _worker;
+    _codes = std::make_shared<CodeService>(context, _settings, _outbox, pepper, outboxKey, [worker] {
+        if (auto running = worker.lock())
+            running->wake();
+    });
 
     context.addMessage("invalid_verify_opt", "Invalid verification method, please use phone_code or email_code",
                        "验证方式错误,请使用 phone_code 或 email_code");
@@ -57,10 +60,10 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
                        "验证码须为 6 位数字");
 
     context.addRoute(sdk::Route{"POST", "/auth/v1/user/reauthenticate", sdk::Route::Auth::AccessToken,
-                                ReauthenticateHandler(*_codes, channels)});
+                                ReauthenticateHandler(_codes, channels)});
     context.provideService(sdk::CodeVerifier::serviceName, _codes);
     context.provideService(std::string(sdk::UserDataOwner::prefix) + "reauthenticate",
-                           std::make_shared<ReauthenticationUserData>(*_outbox));
+                           std::make_shared<ReauthenticationUserData>(_outbox));
     _worker->start();
 }
 

@@ -22,7 +22,8 @@ public:
 
 private:
     identity::reauth::ReauthenticateSettings _settings;
-    std::unique_ptr<identity::reauth::Outbox> _outbox;
-    std::unique_ptr<identity::reauth::DeliveryWorker> _worker;
+    // Shared with what the host holds (routes, services) until it drops them after stop().
+    std::shared_ptr<identity::reauth::Outbox> _outbox;
+    std::shared_ptr<identity::reauth::DeliveryWorker> _worker;
     std::shared_ptr<identity::reauth::CodeService> _codes;
 };

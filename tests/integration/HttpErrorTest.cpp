@@ -5,6 +5,8 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -29,6 +31,8 @@ class HttpErrorTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testErrorDescriptionFollowsAcceptLanguage);
     CPPUNIT_TEST(testCloudBaseClientShapedRequestIsServed);
     CPPUNIT_TEST(testHealthAndMetricsAnswer);
+    CPPUNIT_TEST(testAmbiguousFramingIsRefusedAndTheConnectionClosed);
+    CPPUNIT_TEST(testBrokenChunkIsRefused);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -176,6 +180,53 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, metrics.status);
         CPPUNIT_ASSERT(metrics.body.find("identity_http_requests_total{class=\"2xx\"}") != std::string::npos);
         CPPUNIT_ASSERT(metrics.body.find("identity_plugins_running 1") != std::string::npos);
+    }
+
+    /// Sends raw bytes and reads until the server closes the connection.
+    std::string exchange(const std::string& raw)
+    {
+        Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", _server->server().port()));
+        socket.setReceiveTimeout(Poco::Timespan(20, 0));
+        socket.sendBytes(raw.data(), static_cast<int>(raw.size()));
+        std::string answer;
+        char buffer[4096];
+        for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;)
+            answer.append(buffer, static_cast<std::size_t>(n));
+        return answer;
+    }
+
+    static int responses(const std::string& answer)
+    {
+        int count = 0;
+        for (std::size_t at = answer.find("HTTP/1.1 "); at != std::string::npos; at = answer.find("HTTP/1.1 ", at + 1))
+            ++count;
+        return count;
+    }
+
+    void testAmbiguousFramingIsRefusedAndTheConnectionClosed()
+    {
+        const std::string smuggled = "GET /auth/v1/smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+        for (const std::string& headers :
+             {std::string("Content-Length: -1\r\n"), std::string("Content-Length: 2\r\nContent-Length: 60\r\n"),
+              std::string("Transfer-Encoding: gzip, chunked\r\n"), std::string("Transfer-Encoding: identity\r\n"),
+              std::string("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"),
+              std::string("Content-Length: +5\r\n")})
+        {
+            const std::string answer = exchange("POST /auth/v1/revoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+                                                headers + "\r\n" + smuggled);
+            CPPUNIT_ASSERT_MESSAGE(headers + answer, answer.rfind("HTTP/1.1 400", 0) == 0);
+            CPPUNIT_ASSERT_MESSAGE(headers + answer, answer.find("\"error_code\":4001") != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(headers + answer, 1, responses(answer));
+        }
+    }
+
+    void testBrokenChunkIsRefused()
+    {
+        const std::string answer = exchange(
+            "POST /auth/v1/revoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\nGET /auth/v1/smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+        CPPUNIT_ASSERT_MESSAGE(answer, answer.rfind("HTTP/1.1 400", 0) == 0);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(answer, 1, responses(answer));
     }
 
 private:

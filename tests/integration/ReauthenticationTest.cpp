@@ -256,6 +256,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(1, accepted.load());
         CPPUNIT_ASSERT_EQUAL(19, rejected.load());
         CPPUNIT_ASSERT_EQUAL(0, other.load());
+        // The losers replayed the right code: refused, but not counted as guesses toward the lock.
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM verification_failures"));
     }
 
     void testWrongCodeFiveTimesBurnsIt()

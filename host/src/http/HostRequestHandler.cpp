@@ -15,6 +15,7 @@
 #include <Poco/Timestamp.h>
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace identity::host
@@ -39,6 +40,32 @@ bool hasBody(const Poco::Net::HTTPServerRequest& request)
 {
     return request.getChunkedTransferEncoding() ||
            (request.hasContentLength() && request.getContentLength64() > 0);
+}
+
+/// The body's framing must be unambiguous, or bytes of this request could be read as the next one
+/// (request smuggling behind a proxy): at most one Content-Length, a plain decimal; Transfer-Encoding
+/// only as exactly "chunked", and never together with Content-Length.
+bool framingIsSound(const Poco::Net::HTTPServerRequest& request)
+{
+    int lengths = 0, encodings = 0;
+    for (const auto& header : request)
+    {
+        if (Poco::icompare(header.first, "Content-Length") == 0)
+        {
+            ++lengths;
+            const std::string& value = header.second;
+            if (value.empty() || value.size() > 18 ||
+                !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                return false;
+        }
+        else if (Poco::icompare(header.first, "Transfer-Encoding") == 0)
+        {
+            ++encodings;
+            if (Poco::icompare(Poco::trim(header.second), "chunked") != 0)
+                return false;
+        }
+    }
+    return lengths <= 1 && encodings <= 1 && lengths + encodings <= 1;
 }
 
 void sendJson(Poco::Net::HTTPServerResponse& response, const std::string& body)
@@ -83,7 +110,7 @@ void HostRequestHandler::readBody(HostRequest& request)
     constexpr std::streamsize drainLimit = 1 << 20;
     auto drain = [&] {
         in.ignore(drainLimit);
-        request._bodyRead = in.eof();
+        request._bodyRead = in.eof() && !in.bad();
     };
     if (poco.hasContentLength() && poco.getContentLength64() > static_cast<Poco::Int64>(limit))
     {
@@ -92,14 +119,14 @@ void HostRequestHandler::readBody(HostRequest& request)
         throw ApiError::payloadTooLarge();
     }
     if (!hasBody(poco))
-    {
-        request._bodyRead = true;
         return;
-    }
 
     // Read at most limit + 1 bytes: also bounds chunked bodies, which announce no length.
     std::string body(limit + 1, '\0');
     in.read(body.data(), static_cast<std::streamsize>(body.size()));
+    // A broken chunk or a connection closed early: the stream swallows the exception and sets badbit.
+    if (in.bad() || (in.fail() && !in.eof()))
+        throw ApiError::invalidArgument("malformed_request");
     body.resize(static_cast<std::size_t>(in.gcount()));
     if (body.size() > limit)
     {
@@ -155,6 +182,10 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
     std::string internalError;
     try
     {
+        if (!framingIsSound(request))
+            throw ApiError::invalidArgument("malformed_request");
+        hostRequest._bodyRead = !hasBody(request);
+
         Poco::URI uri;
         try
         {
@@ -248,7 +279,7 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
         for (const auto& header : out.headers)
             response.set(header.first, header.second);
         // A body left unread would be taken for the next request on this connection.
-        if (!hostRequest._bodyRead && hasBody(request))
+        if (!hostRequest._bodyRead)
             response.setKeepAlive(false);
         if (!out.contentType.empty())
         {

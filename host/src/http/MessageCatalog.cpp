@@ -7,6 +7,7 @@ MessageCatalog::MessageCatalog()
 {
     add("invalid_argument", "Invalid argument", "参数错误");
     add("malformed_json", "The request body is not a JSON object", "请求体不是合法的 JSON 对象");
+    add("malformed_request", "The request's body framing is invalid", "请求体格式无效");
     add("invalid_client_id", "Unknown client_id", "未知的 client_id");
     add("missing_login", "Provide exactly one of username, email or phone_number, and password",
         "请提供 username、email 或 phone_number 之一,以及 password");

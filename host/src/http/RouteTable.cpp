@@ -9,14 +9,14 @@ void RouteTable::addRoute(sdk::Route route, std::shared_ptr<const void> owner)
 {
     auto& methods = _routes[route.path];
     const std::string method = route.method, path = route.path;
-    if (!methods.emplace(method, RouteEntry{std::move(route), std::move(owner)}).second)
+    if (!methods.emplace(method, RouteEntry{std::move(owner), std::move(route)}).second)
         throw Poco::ExistsException("route already served", method + " " + path);
 }
 
 void RouteTable::addService(const std::string& name, std::shared_ptr<sdk::Service> service,
                             std::shared_ptr<const void> owner)
 {
-    if (!_services.emplace(name, ServiceEntry{std::move(service), std::move(owner)}).second)
+    if (!_services.emplace(name, ServiceEntry{std::move(owner), std::move(service)}).second)
         throw Poco::ExistsException("service already provided", name);
 }
 

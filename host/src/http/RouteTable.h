@@ -17,16 +17,18 @@ namespace identity::host
 class RouteTable
 {
 public:
+    // The owner is declared first so that it is destroyed last: the route's handler and the service
+    // are the plugin's code, and must be gone before the owner may unload the library.
     struct RouteEntry
     {
-        sdk::Route route;
         std::shared_ptr<const void> owner;
+        sdk::Route route;
     };
 
     struct ServiceEntry
     {
-        std::shared_ptr<sdk::Service> service;
         std::shared_ptr<const void> owner;
+        std::shared_ptr<sdk::Service> service;
     };
 
     /// Throws Poco::ExistsException when method and path are taken.

@@ -25,9 +25,10 @@ bool isSixDigits(const std::string& code)
 std::string newId() { return Poco::UUIDGenerator::defaultGenerator().createRandom().toString(); }
 } // namespace
 
-CodeService::CodeService(sdk::PluginContext& context, const ReauthenticateSettings& settings, Outbox& outbox,
+CodeService::CodeService(sdk::PluginContext& context, const ReauthenticateSettings& settings,
+                         std::shared_ptr<Outbox> outbox,
                          std::string pepper, std::string outboxKey, std::function<void()> queued)
-    : _context(context), _settings(settings), _outbox(outbox), _limits(settings, context.audit()),
+    : _context(context), _settings(settings), _outbox(std::move(outbox)), _limits(_settings, context.audit()),
       _pepper(std::move(pepper)), _outboxKey(std::move(outboxKey)), _queued(std::move(queued))
 {
 }
@@ -72,11 +73,11 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
         session << "UPDATE verification_codes SET state = 'replaced' WHERE user_id = $1 AND purpose = $2 AND "
                    "state = 'live'",
             use(user), use(kind), now;
-        _outbox.cancelPending(session, principal.userId, timestamp);
+        _outbox->cancelPending(session, principal.userId, timestamp);
         session << "INSERT INTO verification_codes(id, user_id, session_id, purpose, channel, code_hash, device_id, "
                    "created_at, expires_at, attempts, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'live')",
             use(id), use(user), use(sessionId), use(kind), use(via), use(hash), use(device), use(at), use(expires), now;
-        _outbox.enqueue(session, message, timestamp);
+        _outbox->enqueue(session, message, timestamp);
         transaction.commit();
     }
     _queued();
@@ -91,20 +92,22 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
     _context.audit().record("code_sent", principal.userId, fields);
 }
 
-bool CodeService::countFailure(Poco::Data::Session& session, const std::string& userId, int consecutive,
-                               Poco::Int64 timestamp)
+bool CodeService::countFailure(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp,
+                               int& consecutive)
 {
+    // Counted in the database (not read, then written), so concurrent failures all count.
     std::string user = userId;
-    int count = consecutive + 1;
-    const bool locked = count >= _settings.failuresBeforeLock;
-    Poco::Int64 lockedUntil = locked ? timestamp + _settings.lockSeconds : 0;
-    if (locked)
-        count = 0; // the lock is the consequence; after it, the count starts again
-    session << "INSERT INTO verification_failures(user_id, consecutive, locked_until) VALUES ($1, $2, $3) "
-               "ON CONFLICT (user_id) DO UPDATE SET consecutive = excluded.consecutive, "
-               "locked_until = excluded.locked_until",
-        use(user), use(count), use(lockedUntil), now;
-    return locked;
+    session << "INSERT INTO verification_failures(user_id, consecutive, locked_until) VALUES ($1, 1, 0) "
+               "ON CONFLICT (user_id) DO UPDATE SET consecutive = verification_failures.consecutive + 1 "
+               "RETURNING consecutive",
+        use(user), into(consecutive), now;
+    if (consecutive < _settings.failuresBeforeLock)
+        return false;
+    // The lock is the consequence; after it, the count starts again.
+    Poco::Int64 lockedUntil = timestamp + _settings.lockSeconds;
+    session << "UPDATE verification_failures SET consecutive = 0, locked_until = $1 WHERE user_id = $2",
+        use(lockedUntil), use(user), now;
+    return true;
 }
 
 void CodeService::verify(const sdk::Principal& principal, const std::string& code, const sdk::Request& request)
@@ -113,17 +116,17 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
         throw ApiError::invalidArgument("malformed_verification_code");
 
     const Poco::Int64 timestamp = _context.clock().now();
-    std::string user = principal.userId, kind = purpose;
+    std::string user = principal.userId, kind = purpose, sessionKey = principal.sessionId;
+    Poco::Int64 at = timestamp;
+    const std::string submitted = codeHash(principal.userId, code);
     Poco::JSON::Object fields;
     fields.set("session_id", principal.sessionId);
 
     Poco::Data::Session session = _context.storage().session();
     sdk::WriteTransaction transaction(_context.storage(), session);
 
-    int consecutive = 0;
     Poco::Int64 lockedUntil = 0;
-    session << "SELECT consecutive, locked_until FROM verification_failures WHERE user_id = $1", use(user),
-        into(consecutive), into(lockedUntil), now;
+    session << "SELECT locked_until FROM verification_failures WHERE user_id = $1", use(user), into(lockedUntil), now;
     if (lockedUntil > timestamp)
     {
         fields.set("retry_after", lockedUntil - timestamp);
@@ -133,19 +136,17 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
 
     std::string codeId, sessionId, storedHash;
     Poco::Int64 expiresAt = 0;
-    int attempts = 0;
-    session << "SELECT id, session_id, code_hash, expires_at, attempts FROM verification_codes "
+    session << "SELECT id, session_id, code_hash, expires_at FROM verification_codes "
                "WHERE user_id = $1 AND purpose = $2 AND state = 'live' ORDER BY created_at DESC LIMIT 1",
-        use(user), use(kind), into(codeId), into(sessionId), into(storedHash), into(expiresAt), into(attempts), now;
+        use(user), use(kind), into(codeId), into(sessionId), into(storedHash), into(expiresAt), now;
 
     const bool live = !codeId.empty() && expiresAt > timestamp;
     const bool sameSession = live && sessionId == principal.sessionId;
-    // Always compute and compare, so timing does not tell which check failed.
-    const bool matches = crypto::constantTimeEquals(codeHash(principal.userId, code), storedHash);
+    // Always compare, so timing does not tell which check failed.
+    const bool matches = crypto::constantTimeEquals(submitted, storedHash);
     if (live && sameSession && matches)
     {
-        // The conditional update is what makes the code single-use, on any database and any isolation.
-        Poco::Int64 at = timestamp;
+        // The conditional update is what makes the code single-use, on any database and isolation.
         Poco::Data::Statement spend(session);
         spend << "UPDATE verification_codes SET state = 'used' WHERE id = $1 AND state = 'live' AND expires_at > $2",
             use(codeId), use(at);
@@ -157,25 +158,38 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
             _context.audit().record("code_verified", principal.userId, fields);
             return;
         }
+        // Spent by a concurrent request a moment ago: a replay, not a guess.
+        throw ApiError::invalidVerificationCode();
     }
+
+    // The right code again after it was used (a client retrying, or the losers of a race): refused, but
+    // not a guess either, so it counts against nothing.
+    int replays = 0;
+    session << "SELECT COUNT(*) FROM verification_codes WHERE user_id = $1 AND purpose = $2 AND session_id = $3 "
+               "AND state = 'used' AND expires_at > $4 AND code_hash = $5",
+        use(user), use(kind), use(sessionKey), use(at), bind(submitted), into(replays), now;
+    if (replays > 0)
+        throw ApiError::invalidVerificationCode();
 
     if (live && sameSession)
     {
-        int tries = attempts + 1;
-        const bool burned = tries >= _settings.attemptsPerCode;
-        std::string state = burned ? "burned" : "live";
-        session << "UPDATE verification_codes SET attempts = $1, state = $2 WHERE id = $3", use(tries), use(state),
-            use(codeId), now;
-        if (burned)
+        int limit = _settings.attemptsPerCode;
+        std::string state;
+        session << "UPDATE verification_codes SET attempts = attempts + 1, "
+                   "state = CASE WHEN attempts + 1 >= $1 THEN 'burned' ELSE state END "
+                   "WHERE id = $2 AND state = 'live' RETURNING state",
+            use(limit), use(codeId), into(state), now;
+        if (state == "burned")
         {
             Poco::JSON::Object burnedFields;
             burnedFields.set("code_id", codeId);
             _context.audit().record("code_burned", principal.userId, burnedFields);
         }
     }
-    const bool locked = countFailure(session, principal.userId, consecutive, timestamp);
+    int consecutive = 0;
+    const bool locked = countFailure(session, principal.userId, timestamp, consecutive);
     transaction.commit();
-    fields.set("consecutive_failures", locked ? _settings.failuresBeforeLock : consecutive + 1);
+    fields.set("consecutive_failures", consecutive);
     _context.audit().record("code_failed", principal.userId, fields);
     if (locked)
         _context.audit().record("verification_locked", principal.userId, fields);
@@ -188,7 +202,7 @@ void ReauthenticationUserData::eraseUser(Poco::Data::Session& session, const std
     session << "DELETE FROM verification_codes WHERE user_id = $1", use(user), now;
     session << "DELETE FROM verification_failures WHERE user_id = $1", use(user), now;
     session << "DELETE FROM send_events WHERE user_id = $1", use(user), now;
-    _outbox.eraseUser(session, userId);
+    _outbox->eraseUser(session, userId);
 }
 
 } // namespace identity::reauth

@@ -8,6 +8,7 @@
 #include "identity/sdk/Service.h"
 
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace identity::reauth
@@ -21,7 +22,7 @@ class CodeService : public sdk::CodeVerifier
 public:
     static constexpr const char* purpose = "reauthenticate";
 
-    CodeService(sdk::PluginContext& context, const ReauthenticateSettings& settings, Outbox& outbox,
+    CodeService(sdk::PluginContext& context, const ReauthenticateSettings& settings, std::shared_ptr<Outbox> outbox,
                 std::string pepper, std::string outboxKey, std::function<void()> queued);
 
     /// `channel` is "email" or "sms"; `destination` the bound address or number.
@@ -35,12 +36,13 @@ public:
 
 private:
     /// Counts a failed verification for the account (and locks it at the threshold); true when the
-    /// account is now locked.
-    bool countFailure(Poco::Data::Session& session, const std::string& userId, int consecutive, Poco::Int64 timestamp);
+    /// account is now locked. `consecutive` receives the count before any lock reset it.
+    bool countFailure(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp,
+                      int& consecutive);
 
     sdk::PluginContext& _context;
-    const ReauthenticateSettings& _settings;
-    Outbox& _outbox;
+    const ReauthenticateSettings _settings;
+    std::shared_ptr<Outbox> _outbox;
     SendLimits _limits;
     std::string _pepper;
     std::string _outboxKey;
@@ -51,12 +53,12 @@ private:
 class ReauthenticationUserData : public sdk::UserDataOwner
 {
 public:
-    explicit ReauthenticationUserData(Outbox& outbox) : _outbox(outbox) {}
+    explicit ReauthenticationUserData(std::shared_ptr<Outbox> outbox) : _outbox(std::move(outbox)) {}
 
     void eraseUser(Poco::Data::Session& session, const std::string& userId) override;
 
 private:
-    Outbox& _outbox;
+    std::shared_ptr<Outbox> _outbox;
 };
 
 } // namespace identity::reauth

@@ -9,9 +9,10 @@
 namespace identity::reauth
 {
 
-DeliveryWorker::DeliveryWorker(sdk::PluginContext& context, const ReauthenticateSettings& settings, Outbox& outbox,
+DeliveryWorker::DeliveryWorker(sdk::PluginContext& context, const ReauthenticateSettings& settings,
+                               std::shared_ptr<Outbox> outbox,
                                std::string outboxKey, std::map<std::string, sdk::NotifierPtr> notifiers)
-    : _context(context), _settings(settings), _outbox(outbox), _outboxKey(std::move(outboxKey)),
+    : _context(context), _settings(settings), _outbox(std::move(outbox)), _outboxKey(std::move(outboxKey)),
       _notifiers(std::move(notifiers)), _templates(settings.productName), _thread("reauth-delivery"),
       _wakeUp(Poco::Event::EVENT_AUTORESET)
 {
@@ -56,7 +57,7 @@ void DeliveryWorker::deliverDue()
     const Poco::Int64 now = _context.clock().now();
     for (;;)
     {
-        const auto batch = _outbox.claimDue(_context.clock().now(), _settings.batch, 60);
+        const auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, 60);
         for (const auto& message : batch)
         {
             if (_stopping)
@@ -83,7 +84,7 @@ void DeliveryWorker::deliver(const OutboxMessage& message)
     fields.set("attempt", message.attempts);
     if (now >= message.expiresAt || message.sealedCode.empty())
     {
-        _outbox.markFinal(message.id, "expired", "the code expired before delivery", now);
+        _outbox->markFinal(message.id, "expired", "the code expired before delivery", now);
         _context.audit().record("delivery_expired", message.userId, fields);
         return;
     }
@@ -96,13 +97,13 @@ void DeliveryWorker::deliver(const OutboxMessage& message)
     catch (const Poco::Exception&)
     {
         // Sealed under another key (rotated without draining the outbox): it can never be sent.
-        _outbox.markFinal(message.id, "failed", "the sealed code does not open with the current key", now);
+        _outbox->markFinal(message.id, "failed", "the sealed code does not open with the current key", now);
         _context.audit().record("delivery_failed", message.userId, fields);
         return;
     }
     if (notifier == _notifiers.end())
     {
-        _outbox.markFinal(message.id, "failed", "no notifier for channel " + message.channel, now);
+        _outbox->markFinal(message.id, "failed", "no notifier for channel " + message.channel, now);
         _context.audit().record("delivery_failed", message.userId, fields);
         return;
     }
@@ -113,7 +114,7 @@ void DeliveryWorker::deliver(const OutboxMessage& message)
     try
     {
         notifier->second->send(rendered);
-        _outbox.markDelivered(message.id, sdk::AuditLog::mask(message.destination), _context.clock().now());
+        _outbox->markDelivered(message.id, sdk::AuditLog::mask(message.destination), _context.clock().now());
         fields.set("destination", sdk::AuditLog::mask(message.destination));
         _context.audit().record("message_delivered", message.userId, fields);
         return;
@@ -130,17 +131,17 @@ void DeliveryWorker::deliver(const OutboxMessage& message)
             const Poco::Int64 jitter = static_cast<Poco::Int64>(_context.random().uniform(
                 static_cast<std::uint32_t>(backoff / 2 + 1)));
             const Poco::Int64 next = _context.clock().now() + std::max<Poco::Int64>(1, backoff - jitter);
-            _outbox.markRetry(message.id, next, error.what(), _context.clock().now());
+            _outbox->markRetry(message.id, next, error.what(), _context.clock().now());
             fields.set("retry_at", next);
             _context.audit().record("delivery_retry", message.userId, fields);
             return;
         }
-        _outbox.markFinal(message.id, "failed", error.what(), _context.clock().now());
+        _outbox->markFinal(message.id, "failed", error.what(), _context.clock().now());
     }
     catch (const std::exception& error)
     {
         fields.set("error", std::string(error.what()));
-        _outbox.markFinal(message.id, "failed", error.what(), _context.clock().now());
+        _outbox->markFinal(message.id, "failed", error.what(), _context.clock().now());
     }
     _context.audit().record("delivery_failed", message.userId, fields);
 }

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace identity::reauth
@@ -24,7 +25,7 @@ namespace identity::reauth
 class DeliveryWorker : public Poco::Runnable
 {
 public:
-    DeliveryWorker(sdk::PluginContext& context, const ReauthenticateSettings& settings, Outbox& outbox,
+    DeliveryWorker(sdk::PluginContext& context, const ReauthenticateSettings& settings, std::shared_ptr<Outbox> outbox,
                    std::string outboxKey, std::map<std::string, sdk::NotifierPtr> notifiers);
     ~DeliveryWorker() override;
 
@@ -43,8 +44,8 @@ private:
     void deliver(const OutboxMessage& message);
 
     sdk::PluginContext& _context;
-    const ReauthenticateSettings& _settings;
-    Outbox& _outbox;
+    const ReauthenticateSettings _settings;
+    std::shared_ptr<Outbox> _outbox;
     std::string _outboxKey;
     std::map<std::string, sdk::NotifierPtr> _notifiers;
     MessageTemplates _templates;
