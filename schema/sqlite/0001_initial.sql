@@ -13,12 +13,21 @@ CREATE TABLE users (
     updated_at     INTEGER NOT NULL
 );
 
+-- Consecutive wrong passwords per account (sign-in, sudo, old_password) and the lock they lead to.
+CREATE TABLE password_failures (
+    user_id       TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    consecutive   INTEGER NOT NULL DEFAULT 0,
+    locked_until  INTEGER NOT NULL DEFAULT 0
+);
+
 -- One row per sign-in. Access tokens carry the session id (sid); revoking the session revokes them.
--- The refresh token is opaque; only its SHA-256 is stored.
+-- The refresh token is opaque; only its SHA-256 is stored, with the one it replaced: presenting that
+-- one again means it leaked, and ends the session.
 CREATE TABLE sessions (
-    id                  TEXT PRIMARY KEY,
-    user_id             TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    refresh_hash        TEXT NOT NULL UNIQUE,
+    id                     TEXT PRIMARY KEY,
+    user_id                TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    refresh_hash           TEXT NOT NULL UNIQUE,
+    previous_refresh_hash  TEXT,
     refresh_expires_at  INTEGER NOT NULL,
     client_id           TEXT NOT NULL,
     device_id           TEXT NOT NULL DEFAULT '',
@@ -26,6 +35,7 @@ CREATE TABLE sessions (
     revoked_at          INTEGER
 );
 CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_previous_refresh ON sessions(previous_refresh_hash);
 
 -- Reauthentication codes: only HMAC-SHA256(pepper, user id, purpose, code) is kept.
 CREATE TABLE verification_codes (
@@ -65,22 +75,24 @@ CREATE INDEX send_events_destination ON send_events(destination_hash, created_at
 CREATE INDEX send_events_channel ON send_events(channel, created_at);
 
 -- Messages waiting for delivery, written in the same transaction as their code. `payload` holds the
--- code sealed with AES-256-GCM and is cleared once the message is delivered, expired or failed.
+-- code sealed with AES-256-GCM; it and the full destination are cleared once the message is delivered,
+-- expired, failed or cancelled (the masked destination stays for the record).
 CREATE TABLE outbox (
-    id               TEXT PRIMARY KEY,
-    code_id          TEXT NOT NULL,
-    user_id          TEXT NOT NULL,
-    channel          TEXT NOT NULL,
-    destination      TEXT NOT NULL,
-    locale           TEXT NOT NULL,
-    payload          TEXT,
-    status           TEXT NOT NULL,            -- pending | sending | delivered | expired | failed | cancelled
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at  INTEGER NOT NULL,
-    lease_until      INTEGER NOT NULL DEFAULT 0,
-    expires_at       INTEGER NOT NULL,
-    created_at       INTEGER NOT NULL,
-    updated_at       INTEGER NOT NULL,
-    last_error       TEXT NOT NULL DEFAULT ''
+    id                  TEXT PRIMARY KEY,
+    code_id             TEXT NOT NULL,
+    user_id             TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    channel             TEXT NOT NULL,
+    destination         TEXT NOT NULL,
+    destination_masked  TEXT NOT NULL,
+    locale              TEXT NOT NULL,
+    payload             TEXT,
+    status              TEXT NOT NULL,         -- pending | sending | delivered | expired | failed | cancelled
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at     INTEGER NOT NULL,
+    lease_until         INTEGER NOT NULL DEFAULT 0,
+    expires_at          INTEGER NOT NULL,
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    last_error          TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);

@@ -27,7 +27,8 @@ Storage::~Storage() = default;
 AuditLog::~AuditLog() = default;
 SecureRandom::~SecureRandom() = default;
 
-DeliveryError::DeliveryError(const std::string& what, bool transient) : std::runtime_error(what), _transient(transient)
+DeliveryError::DeliveryError(const std::string& what, bool transient, int retryAfterSeconds)
+    : std::runtime_error(what), _transient(transient), _retryAfter(retryAfterSeconds < 0 ? 0 : retryAfterSeconds)
 {
 }
 

@@ -22,6 +22,8 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testPasswordChangeNeedsSudoOrOldPassword);
     CPPUNIT_TEST(testSudoTokenOfAnotherSessionOrExpiredIsRefused);
     CPPUNIT_TEST(testDeleteUserWithSudoTokenInQuery);
+    CPPUNIT_TEST(testReusedRefreshTokenEndsTheSession);
+    CPPUNIT_TEST(testTenWrongPasswordsLockPasswordChecks);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -247,6 +249,41 @@ public:
         CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM sessions"));
         CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM verification_codes"));
         CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM outbox"));
+    }
+
+    void testReusedRefreshTokenEndsTheSession()
+    {
+        const HttpResult signIn =
+            _server->post("/auth/v1/signin", "{\"username\":\"alice\",\"password\":\"Correct-Horse-9\"}");
+        const std::string first = signIn.string("refresh_token");
+        recordSecret(first);
+        recordSecret(signIn.string("access_token"));
+        const HttpResult renewed =
+            _server->post("/auth/v1/token", "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"" + first + "\"}");
+        CPPUNIT_ASSERT_EQUAL(200, renewed.status);
+        recordSecret(renewed.string("refresh_token"));
+        recordSecret(renewed.string("access_token"));
+        // The exchanged token comes back: it leaked. The session ends, for its newest tokens too.
+        CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/token", "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"" +
+                                                                       first + "\"}").status);
+        CPPUNIT_ASSERT_EQUAL(401, _server->request("GET", "/auth/v1/user/me", "",
+                                                   {{"Authorization", "Bearer " + renewed.string("access_token")}})
+                                      .status);
+        CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/token", "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"" +
+                                                                       renewed.string("refresh_token") + "\"}").status);
+    }
+
+    void testTenWrongPasswordsLockPasswordChecks()
+    {
+        for (int i = 0; i < 10; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", "{\"username\":\"alice\",\"password\":\"Wrong-Horse-9\"}").status);
+        const HttpResult locked =
+            _server->post("/auth/v1/signin", "{\"username\":\"alice\",\"password\":\"Correct-Horse-9\"}");
+        CPPUNIT_ASSERT_EQUAL(429, locked.status);
+        CPPUNIT_ASSERT_EQUAL(4290, locked.errorCode());
+        CPPUNIT_ASSERT_EQUAL(std::string("900"), locked.headers.get("Retry-After", ""));
+        _server->clock().advanceSeconds(900);
+        _server->signIn("alice");
     }
 
 private:

@@ -49,6 +49,8 @@ class ReauthenticationTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testCodeIsStoredOnlyAsAnHmac);
     CPPUNIT_TEST(testSudoTokenFromCodeChangesPassword);
     CPPUNIT_TEST(testSudoByCodeWithoutThePluginIs503);
+    CPPUNIT_TEST(testPerIpLimitBelievesForwardedForOnlyFromTrustedProxies);
+    CPPUNIT_TEST(testPerIpLimitCountsAnIpv6SlashSixtyFourAsOne);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -394,6 +396,40 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("unavailable"), result.string("error"));
         CPPUNIT_ASSERT_EQUAL(5030, result.errorCode());
         CPPUNIT_ASSERT_EQUAL(404, reauthenticate("{\"verify_opt\":\"email_code\"}", _token).status);
+    }
+
+    static std::map<std::string, std::string> onePerIp(bool trustLoopback)
+    {
+        auto overrides = unlimited();
+        overrides["plugins.reauthenticate.config.limits.per_ip_per_hour"] = "1";
+        if (trustLoopback)
+            overrides["server.trusted_proxies[0]"] = "127.0.0.1";
+        return overrides;
+    }
+
+    int sendFrom(const std::string& forwardedFor)
+    {
+        return reauthenticate("{\"verify_opt\":\"email_code\"}", _token, {{"X-Forwarded-For", forwardedFor}}).status;
+    }
+
+    void testPerIpLimitBelievesForwardedForOnlyFromTrustedProxies()
+    {
+        start(onePerIp(false));
+        CPPUNIT_ASSERT_EQUAL(200, sendFrom("203.0.113.1"));
+        CPPUNIT_ASSERT_EQUAL(429, sendFrom("203.0.113.2")); // not a trusted proxy: the peer is the client
+        _server.reset();
+        start(onePerIp(true));
+        CPPUNIT_ASSERT_EQUAL(200, sendFrom("203.0.113.1"));
+        CPPUNIT_ASSERT_EQUAL(200, sendFrom("198.51.100.7, 203.0.113.2"));
+        CPPUNIT_ASSERT_EQUAL(429, sendFrom("203.0.113.1"));
+    }
+
+    void testPerIpLimitCountsAnIpv6SlashSixtyFourAsOne()
+    {
+        start(onePerIp(true));
+        CPPUNIT_ASSERT_EQUAL(200, sendFrom("2001:db8:1:2::1"));
+        CPPUNIT_ASSERT_EQUAL(429, sendFrom("2001:db8:1:2:ffff::9"));
+        CPPUNIT_ASSERT_EQUAL(200, sendFrom("2001:db8:1:3::1"));
     }
 
 private:

@@ -51,9 +51,12 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
     _tokens = std::make_unique<TokenService>(settings, _clock, _random);
     _passwords = std::make_unique<PasswordHasher>(
         config.getInt("passwords.pbkdf2_iterations", PasswordHasher::minimumIterations), _random);
+    _passwordGuard = std::make_unique<PasswordGuard>(*_database, _clock, _audit,
+                                                     config.getInt("passwords.failures_before_lock", 10),
+                                                     config.getInt("passwords.lock_seconds", 900));
     _authenticator = std::make_unique<Authenticator>(*_tokens, *_sessions);
     _endpoints = std::make_unique<AuthEndpoints>(AuthEndpoints::Dependencies{
-        *_users, *_sessions, *_tokens, *_passwords, *_database, _random, _clock, _audit, _dispatcher,
+        *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_database, _random, _clock, _audit, _dispatcher,
         config.getInt("tokens.refresh_ttl", 2592000)});
     _pluginServices = std::make_unique<PluginServices>(
         PluginServices{_audit, _clock, _random, *_database, _messages, *_secrets});
@@ -186,6 +189,8 @@ void IdentityServer::start()
     http.clients.insert(http.defaultClientId);
     for (int i = 0; _config.has("environment.clients[" + std::to_string(i) + "]"); ++i)
         http.clients.insert(_config.getString("environment.clients[" + std::to_string(i) + "]"));
+    for (int i = 0; _config.has("server.trusted_proxies[" + std::to_string(i) + "]"); ++i)
+        http.trustedProxies.insert(_config.getString("server.trusted_proxies[" + std::to_string(i) + "]"));
     _requestContext = std::unique_ptr<RequestContext>(new RequestContext{
         http, _dispatcher, _messages, *_authenticator, _random, Poco::Logger::get("identity.access"),
         Poco::Logger::get("identity.error"), {}});

@@ -65,6 +65,7 @@ private:
     std::unique_ptr<SessionStore> _sessions;
     std::unique_ptr<TokenService> _tokens;
     std::unique_ptr<PasswordHasher> _passwords;
+    std::unique_ptr<PasswordGuard> _passwordGuard;
     std::unique_ptr<Authenticator> _authenticator;
     std::unique_ptr<AuthEndpoints> _endpoints;
     std::unique_ptr<PluginServices> _pluginServices;

@@ -96,7 +96,7 @@ void AuthEndpoints::signIn(const sdk::Request& request, sdk::Response& response)
         _d.passwords.spendVerificationTime(password);
         throw ApiError::invalidPassword("invalid_credentials");
     }
-    if (!_d.passwords.verify(password, user->passwordHash))
+    if (!passwordMatches(*user, password))
     {
         Poco::JSON::Object fields;
         fields.set("reason", "wrong_password");
@@ -118,8 +118,15 @@ void AuthEndpoints::refresh(const sdk::Request& request, sdk::Response& response
         throw ApiError::invalidArgument("invalid_grant_type");
     const std::string oldToken = requiredString(request.body(), "refresh_token", "invalid_argument");
     const std::string newToken = crypto::base64UrlEncode(_d.random.bytes(32));
-    const auto session =
-        _d.sessions.rotateRefresh(refreshHash(oldToken), refreshHash(newToken), _d.clock.now() + _d.refreshTtl);
+    bool reused = false;
+    const auto session = _d.sessions.rotateRefresh(refreshHash(oldToken), refreshHash(newToken),
+                                                   _d.clock.now() + _d.refreshTtl, reused);
+    if (reused)
+    {
+        Poco::JSON::Object fields;
+        fields.set("reason", "refresh_token_reused");
+        _d.audit.record("session_revoked", "", fields);
+    }
     if (!session)
         throw ApiError::unauthenticated("invalid_refresh_token");
     credentials(response, session->second, session->first, newToken);
@@ -169,7 +176,7 @@ void AuthEndpoints::sudo(const sdk::Request& request, sdk::Response& response)
     if (!password.empty())
     {
         const auto user = _d.users.findById(principal.userId);
-        if (!user || !_d.passwords.verify(password, user->passwordHash))
+        if (!user || !passwordMatches(*user, password))
             throw ApiError::invalidPassword();
         fields.set("method", "password");
     }
@@ -187,6 +194,18 @@ void AuthEndpoints::sudo(const sdk::Request& request, sdk::Response& response)
     _d.audit.record("sudo_granted", principal.userId, fields);
     response.body->set("sudo_token", _d.tokens.issueSudoToken(principal.userId, principal.sessionId));
     response.body->set("expires_in", _d.tokens.sudoTtl());
+}
+
+bool AuthEndpoints::passwordMatches(const User& user, const std::string& password)
+{
+    _d.passwordGuard.check(user.id);
+    if (!_d.passwords.verify(password, user.passwordHash))
+    {
+        _d.passwordGuard.failed(user.id);
+        return false;
+    }
+    _d.passwordGuard.succeeded(user.id);
+    return true;
 }
 
 void AuthEndpoints::requireSudo(const sdk::Request& request) const
@@ -215,7 +234,7 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
     else
     {
         const auto user = _d.users.findById(principal.userId);
-        if (!user || !_d.passwords.verify(oldPassword, user->passwordHash))
+        if (!user || !passwordMatches(*user, oldPassword))
             throw ApiError::invalidPassword();
     }
     if (!PasswordPolicy::accepts(newPassword))

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "auth/PasswordGuard.h"
 #include "auth/PasswordHasher.h"
 #include "auth/SessionStore.h"
 #include "auth/TokenService.h"
@@ -23,6 +24,7 @@ public:
         SessionStore& sessions;
         const TokenService& tokens;
         const PasswordHasher& passwords;
+        PasswordGuard& passwordGuard;
         sdk::Storage& storage;
         sdk::SecureRandom& random;
         const sdk::Clock& clock;
@@ -48,6 +50,9 @@ private:
     /// New credentials for a session: a fresh access token and the given refresh token.
     void credentials(sdk::Response& response, const std::string& userId, const std::string& sessionId,
                      const std::string& refreshToken) const;
+
+    /// Checks a user's password under the guessing limit: throws 429 while locked, else true when right.
+    bool passwordMatches(const User& user, const std::string& password);
 
     /// Throws 403 unless the request carries (in its body or query) a valid sudo token of its own
     /// session.

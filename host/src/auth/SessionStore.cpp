@@ -42,22 +42,28 @@ std::optional<sdk::Principal> SessionStore::principal(const std::string& session
 
 std::optional<std::pair<std::string, std::string>> SessionStore::rotateRefresh(const std::string& oldHash,
                                                                                const std::string& newHash,
-                                                                               Poco::Int64 newExpiresAt)
+                                                                               Poco::Int64 newExpiresAt,
+                                                                               bool& reused)
 {
     std::string oldKey = oldHash, newKey = newHash;
     Poco::Int64 expires = newExpiresAt, timestamp = _clock.now();
     std::string id, userId;
     Poco::Data::Session session = _storage.session();
-    sdk::WriteTransaction transaction(_storage, session);
-    session << "SELECT s.id, s.user_id FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.refresh_hash = $1 "
-               "AND s.revoked_at IS NULL AND s.refresh_expires_at > $2 AND u.status = 'active'",
-        use(oldKey), use(timestamp), into(id), into(userId), now;
-    if (id.empty())
-        return std::nullopt;
-    session << "UPDATE sessions SET refresh_hash = $1, refresh_expires_at = $2 WHERE id = $3", use(newKey),
-        use(expires), use(id), now;
-    transaction.commit();
-    return std::make_pair(id, userId);
+    // One conditional update: of two concurrent refreshes with the same token, exactly one wins.
+    session << "UPDATE sessions SET previous_refresh_hash = refresh_hash, refresh_hash = $1, refresh_expires_at = $2 "
+               "WHERE refresh_hash = $3 AND revoked_at IS NULL AND refresh_expires_at > $4 "
+               "AND user_id IN (SELECT id FROM users WHERE status = 'active') RETURNING id, user_id",
+        use(newKey), use(expires), use(oldKey), use(timestamp), into(id), into(userId), now;
+    reused = false;
+    if (!id.empty())
+        return std::make_pair(id, userId);
+    // A refresh token that was already exchanged: it leaked (or the client raced itself). Either way
+    // the session can no longer be trusted.
+    Poco::Data::Statement revoke(session);
+    revoke << "UPDATE sessions SET revoked_at = $1 WHERE previous_refresh_hash = $2 AND revoked_at IS NULL",
+        use(timestamp), use(oldKey);
+    reused = revoke.execute() > 0;
+    return std::nullopt;
 }
 
 std::optional<std::string> SessionStore::sessionOfRefresh(const std::string& refreshHash)

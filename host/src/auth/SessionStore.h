@@ -24,10 +24,11 @@ public:
     std::optional<sdk::Principal> principal(const std::string& sessionId, const std::string& userId);
 
     /// Replaces a live, unexpired refresh token by a new one, atomically; the session's (id, user id)
-    /// on success.
+    /// on success. Presenting the token a session had before its last rotation revokes that session
+    /// (`reused` is then true).
     std::optional<std::pair<std::string, std::string>> rotateRefresh(const std::string& oldHash,
                                                                      const std::string& newHash,
-                                                                     Poco::Int64 newExpiresAt);
+                                                                     Poco::Int64 newExpiresAt, bool& reused);
 
     /// The session of a refresh token (live or not), for revocation.
     std::optional<std::string> sessionOfRefresh(const std::string& refreshHash);

@@ -7,6 +7,7 @@
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/MediaType.h>
 #include <Poco/NumberParser.h>
@@ -100,6 +101,25 @@ std::string HostRequestHandler::preferredLocale(const std::string& acceptLanguag
     return best;
 }
 
+std::string HostRequestHandler::clientAddress(const std::string& peer, const std::string& forwardedFor,
+                                              const std::set<std::string>& trustedProxies)
+{
+    if (!trustedProxies.count(peer) || forwardedFor.empty())
+        return peer;
+    Poco::StringTokenizer hops(forwardedFor, ",", Poco::StringTokenizer::TOK_TRIM);
+    std::string client = peer;
+    for (auto hop = hops.count(); hop-- > 0;)
+    {
+        Poco::Net::IPAddress address;
+        if (!Poco::Net::IPAddress::tryParse(hops[hop], address))
+            break; // garbage: trust nothing further left
+        client = address.toString();
+        if (!trustedProxies.count(client))
+            break;
+    }
+    return client;
+}
+
 void HostRequestHandler::readBody(HostRequest& request)
 {
     Poco::Net::HTTPServerRequest& poco = request.poco();
@@ -172,7 +192,8 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
     const Poco::Timestamp started;
     HostRequest hostRequest(request);
     hostRequest._method = request.getMethod();
-    hostRequest._clientAddress = request.clientAddress().host().toString();
+    hostRequest._clientAddress = clientAddress(request.clientAddress().host().toString(),
+                                               request.get("X-Forwarded-For", ""), _context.settings.trustedProxies);
     const std::string suppliedId = request.get("x-request-id", "");
     hostRequest._requestId = acceptableId(suppliedId, 128) ? suppliedId
                                                            : sdk::crypto::toHex(_context.random.bytes(16));

@@ -23,6 +23,9 @@ struct HttpSettings
     std::size_t maxBodyBytes = 16384;
     std::string defaultClientId;
     std::set<std::string> clients;
+    /// Peers whose X-Forwarded-For is believed (reverse proxies); the client is then the nearest
+    /// untrusted address in it.
+    std::set<std::string> trustedProxies;
 };
 
 /// Request counts by status, for /metrics.
@@ -58,6 +61,11 @@ public:
 
     /// "zh" if the header's most preferred language is Chinese, else "en".
     static std::string preferredLocale(const std::string& acceptLanguage);
+
+    /// The client's address: the peer, or, behind trusted proxies, the rightmost untrusted address of
+    /// X-Forwarded-For.
+    static std::string clientAddress(const std::string& peer, const std::string& forwardedFor,
+                                     const std::set<std::string>& trustedProxies);
 
 private:
     /// Reads and parses the body within the size limit; false when it was left unread.

@@ -10,6 +10,9 @@
 #include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace identity::host
 {
 
@@ -25,6 +28,12 @@ Database::Database(const std::string& url, std::size_t poolSize) : _dialect(Dial
     Poco::Path parent = Poco::Path(path).parent();
     if (!parent.toString().empty())
         Poco::File(parent).createDirectories();
+    // The database holds password hashes: readable by the owner only (SQLite gives its -wal and -shm
+    // files the same mode).
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0600);
+    if (fd < 0)
+        throw Poco::FileException("cannot create the database file", path);
+    ::close(fd);
 
     Poco::Data::SQLite::Connector::registerConnector();
     _pool = std::make_unique<Poco::Data::SessionPool>("SQLite", path, 1, poolSize, 60);
@@ -51,7 +60,13 @@ std::unique_lock<std::mutex> Database::writeLock()
 
 Poco::Data::Session Database::session()
 {
-    return _pool->get();
+    Poco::Data::Session session = _pool->get();
+    if (_dialect == Dialect::SQLite)
+    {
+        // A per-connection setting, off by default: without it ON DELETE CASCADE does nothing.
+        session << "PRAGMA foreign_keys = ON", now;
+    }
+    return session;
 }
 
 int Database::version()

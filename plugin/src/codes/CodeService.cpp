@@ -3,10 +3,12 @@
 #include "identity/sdk/ApiError.h"
 #include "identity/sdk/Crypto.h"
 
+#include <Poco/Net/IPAddress.h>
 #include <Poco/UUIDGenerator.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace identity::reauth
 {
@@ -23,6 +25,20 @@ bool isSixDigits(const std::string& code)
 }
 
 std::string newId() { return Poco::UUIDGenerator::defaultGenerator().createRandom().toString(); }
+
+/// The key the per-IP limit counts under: the address, or for IPv6 its /64, which one subscriber
+/// usually holds whole.
+std::string ipLimitKey(const std::string& address)
+{
+    Poco::Net::IPAddress ip;
+    if (!Poco::Net::IPAddress::tryParse(address, ip) || ip.family() != Poco::Net::IPAddress::IPv6)
+        return address;
+    // Poco's mask() is IPv4-only: clear the interface identifier (the low 64 bits) by hand.
+    unsigned char bytes[16];
+    std::memcpy(bytes, ip.addr(), sizeof bytes);
+    std::memset(bytes + 8, 0, 8);
+    return Poco::Net::IPAddress(bytes, sizeof bytes).toString() + "/64";
+}
 } // namespace
 
 CodeService::CodeService(sdk::PluginContext& context, const ReauthenticateSettings& settings,
@@ -49,7 +65,7 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
     const std::string codeId = newId(), messageId = newId();
     const Poco::Int64 timestamp = _context.clock().now();
 
-    SendAttempt attempt{principal.userId, request.clientAddress(),
+    SendAttempt attempt{principal.userId, ipLimitKey(request.clientAddress()),
                         crypto::toHex(crypto::hmacSha256(_pepper, "destination|" + destination)), channel};
     OutboxMessage message;
     message.id = messageId;
@@ -57,6 +73,7 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
     message.userId = principal.userId;
     message.channel = channel;
     message.destination = destination;
+    message.destinationMasked = sdk::AuditLog::mask(destination);
     message.locale = request.header("Accept-Language").empty() ? principal.locale : request.locale();
     message.sealedCode = crypto::base64UrlEncode(crypto::aesGcmSeal(_outboxKey, code, messageId));
     message.expiresAt = timestamp + _settings.codeTtl;
@@ -73,7 +90,7 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
         session << "UPDATE verification_codes SET state = 'replaced' WHERE user_id = $1 AND purpose = $2 AND "
                    "state = 'live'",
             use(user), use(kind), now;
-        _outbox->cancelPending(session, principal.userId, timestamp);
+        _outbox->cancelUnsent(session, principal.userId, timestamp);
         session << "INSERT INTO verification_codes(id, user_id, session_id, purpose, channel, code_hash, device_id, "
                    "created_at, expires_at, attempts, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'live')",
             use(id), use(user), use(sessionId), use(kind), use(via), use(hash), use(device), use(at), use(expires), now;

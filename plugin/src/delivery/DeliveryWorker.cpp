@@ -82,13 +82,23 @@ void DeliveryWorker::deliver(const OutboxMessage& message)
     fields.set("message_id", message.id);
     fields.set("channel", message.channel);
     fields.set("attempt", message.attempts);
+    fields.set("destination", message.destinationMasked);
+    auto finish = [&](const std::string& status, const std::string& event, const std::string& why) {
+        if (_outbox->markFinal(message, status, why, _context.clock().now()))
+        {
+            fields.set("reason", why);
+            _context.audit().record(event, message.userId, fields);
+        }
+    };
+
     if (now >= message.expiresAt || message.sealedCode.empty())
-    {
-        _outbox->markFinal(message.id, "expired", "the code expired before delivery", now);
-        _context.audit().record("delivery_expired", message.userId, fields);
-        return;
-    }
+        return finish("expired", "delivery_expired", "the code expired before delivery");
+    // A code replaced, spent or burned meanwhile is not worth a message.
+    if (_outbox->codeState(message.codeId) != "live")
+        return finish("cancelled", "delivery_cancelled", "the code is no longer live");
     auto notifier = _notifiers.find(message.channel);
+    if (notifier == _notifiers.end())
+        return finish("failed", "delivery_failed", "no notifier for channel " + message.channel);
     std::string code;
     try
     {
@@ -97,15 +107,7 @@ void DeliveryWorker::deliver(const OutboxMessage& message)
     catch (const Poco::Exception&)
     {
         // Sealed under another key (rotated without draining the outbox): it can never be sent.
-        _outbox->markFinal(message.id, "failed", "the sealed code does not open with the current key", now);
-        _context.audit().record("delivery_failed", message.userId, fields);
-        return;
-    }
-    if (notifier == _notifiers.end())
-    {
-        _outbox->markFinal(message.id, "failed", "no notifier for channel " + message.channel, now);
-        _context.audit().record("delivery_failed", message.userId, fields);
-        return;
+        return finish("failed", "delivery_failed", "the sealed code does not open with the current key");
     }
 
     sdk::Message rendered = _templates.render(message.channel, message.locale, code, _settings.codeTtl / 60);
@@ -114,36 +116,32 @@ void DeliveryWorker::deliver(const OutboxMessage& message)
     try
     {
         notifier->second->send(rendered);
-        _outbox->markDelivered(message.id, sdk::AuditLog::mask(message.destination), _context.clock().now());
-        fields.set("destination", sdk::AuditLog::mask(message.destination));
-        _context.audit().record("message_delivered", message.userId, fields);
-        return;
+        if (_outbox->markDelivered(message, _context.clock().now()))
+            _context.audit().record("message_delivered", message.userId, fields);
     }
     catch (const sdk::DeliveryError& error)
     {
-        fields.set("error", std::string(error.what()));
-        if (error.transient())
+        if (!error.transient())
+            return finish("failed", "delivery_failed", error.what());
+        // 1 s, 2 s, 4 s … up to the ceiling, each with up to half taken off at random so that retries of
+        // many messages do not arrive together; never sooner than the provider asked (Retry-After).
+        const int exponent = std::min(message.attempts - 1, 16);
+        const Poco::Int64 backoff = std::min<Poco::Int64>(Poco::Int64(1) << exponent, _settings.maxBackoffSeconds);
+        const Poco::Int64 jitter =
+            static_cast<Poco::Int64>(_context.random().uniform(static_cast<std::uint32_t>(backoff / 2 + 1)));
+        const Poco::Int64 delay = std::max<Poco::Int64>({1, backoff - jitter, error.retryAfter()});
+        const Poco::Int64 next = _context.clock().now() + delay;
+        if (_outbox->markRetry(message, next, error.what(), _context.clock().now()))
         {
-            // 1 s, 2 s, 4 s … up to the ceiling, each with up to 50 % taken off at random so that
-            // retries from many messages do not arrive together.
-            const int exponent = std::min(message.attempts - 1, 16);
-            const Poco::Int64 backoff = std::min<Poco::Int64>(Poco::Int64(1) << exponent, _settings.maxBackoffSeconds);
-            const Poco::Int64 jitter = static_cast<Poco::Int64>(_context.random().uniform(
-                static_cast<std::uint32_t>(backoff / 2 + 1)));
-            const Poco::Int64 next = _context.clock().now() + std::max<Poco::Int64>(1, backoff - jitter);
-            _outbox->markRetry(message.id, next, error.what(), _context.clock().now());
+            fields.set("error", std::string(error.what()));
             fields.set("retry_at", next);
             _context.audit().record("delivery_retry", message.userId, fields);
-            return;
         }
-        _outbox->markFinal(message.id, "failed", error.what(), _context.clock().now());
     }
     catch (const std::exception& error)
     {
-        fields.set("error", std::string(error.what()));
-        _outbox->markFinal(message.id, "failed", error.what(), _context.clock().now());
+        finish("failed", "delivery_failed", error.what());
     }
-    _context.audit().record("delivery_failed", message.userId, fields);
 }
 
 } // namespace identity::reauth

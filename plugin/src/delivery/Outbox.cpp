@@ -13,19 +13,20 @@ void Outbox::enqueue(Poco::Data::Session& session, const OutboxMessage& m, Poco:
 {
     OutboxMessage message = m;
     Poco::Int64 at = timestamp;
-    session << "INSERT INTO outbox(id, code_id, user_id, channel, destination, locale, payload, status, attempts, "
-               "next_attempt_at, lease_until, expires_at, created_at, updated_at) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, 0, $9, $10, $11)",
+    session << "INSERT INTO outbox(id, code_id, user_id, channel, destination, destination_masked, locale, payload, "
+               "status, attempts, next_attempt_at, lease_until, expires_at, created_at, updated_at) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, 0, $10, $11, $12)",
         use(message.id), use(message.codeId), use(message.userId), use(message.channel), use(message.destination),
-        use(message.locale), use(message.sealedCode), use(at), use(message.expiresAt), use(at), bind(timestamp), now;
+        use(message.destinationMasked), use(message.locale), use(message.sealedCode), use(at), use(message.expiresAt),
+        bind(timestamp), bind(timestamp), now;
 }
 
-void Outbox::cancelPending(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp)
+void Outbox::cancelUnsent(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp)
 {
     std::string user = userId;
     Poco::Int64 at = timestamp;
-    session << "UPDATE outbox SET status = 'cancelled', payload = NULL, updated_at = $1 "
-               "WHERE user_id = $2 AND status = 'pending'",
+    session << "UPDATE outbox SET status = 'cancelled', payload = NULL, destination = '', updated_at = $1 "
+               "WHERE user_id = $2 AND status IN ('pending', 'sending')",
         use(at), use(user), now;
 }
 
@@ -36,13 +37,15 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
     Poco::Int64 at = timestamp;
     int count = limit;
     Poco::Data::Statement select(session);
-    select << "SELECT id, code_id, user_id, channel, destination, locale, payload, attempts, expires_at FROM outbox "
+    select << "SELECT id, code_id, user_id, channel, destination, destination_masked, locale, payload, attempts, "
+              "expires_at FROM outbox "
               "WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $2) "
               "ORDER BY next_attempt_at LIMIT $3",
         use(at), bind(timestamp), use(count);
     select.execute();
     Poco::Data::RecordSet rows(select);
     std::vector<OutboxMessage> claimed;
+    const Poco::Int64 lease = timestamp + leaseSeconds;
     for (std::size_t i = 0; i < rows.rowCount(); ++i)
     {
         OutboxMessage message;
@@ -51,66 +54,79 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
         message.userId = rows.value(2, i).convert<std::string>();
         message.channel = rows.value(3, i).convert<std::string>();
         message.destination = rows.value(4, i).convert<std::string>();
-        message.locale = rows.value(5, i).convert<std::string>();
-        message.sealedCode = rows.value(6, i).isEmpty() ? std::string() : rows.value(6, i).convert<std::string>();
-        message.attempts = rows.value(7, i).convert<int>();
-        message.expiresAt = rows.value(8, i).convert<Poco::Int64>();
+        message.destinationMasked = rows.value(5, i).convert<std::string>();
+        message.locale = rows.value(6, i).convert<std::string>();
+        message.sealedCode = rows.value(7, i).isEmpty() ? std::string() : rows.value(7, i).convert<std::string>();
+        message.attempts = rows.value(8, i).convert<int>() + 1;
+        message.expiresAt = rows.value(9, i).convert<Poco::Int64>();
+        message.leaseUntil = lease;
         claimed.push_back(message);
     }
-    Poco::Int64 lease = timestamp + leaseSeconds;
+    Poco::Int64 leaseUntil = lease;
     for (auto& message : claimed)
         session << "UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 "
                    "WHERE id = $3",
-            use(lease), use(at), use(message.id), now;
+            use(leaseUntil), use(at), use(message.id), now;
     transaction.commit();
-    for (auto& message : claimed)
-        ++message.attempts;
     return claimed;
 }
 
-void Outbox::markDelivered(const std::string& id, const std::string& maskedDestination, Poco::Int64 timestamp)
+namespace
 {
-    std::string key = id, masked = maskedDestination;
-    Poco::Int64 at = timestamp;
+/// Runs an outcome update guarded by the claim (`... WHERE id = $n AND status = 'sending' AND
+/// lease_until = $n+1` ends the SQL) and tells whether it applied.
+template <typename... Bindings>
+bool recordOutcome(Poco::Data::Session& session, const std::string& sql, Bindings&&... bindings)
+{
+    Poco::Data::Statement statement(session);
+    ((statement << sql), ..., std::forward<Bindings>(bindings));
+    return statement.execute() == 1;
+}
+} // namespace
+
+bool Outbox::markDelivered(const OutboxMessage& message, Poco::Int64 timestamp)
+{
     Poco::Data::Session session = _storage.session();
-    session << "UPDATE outbox SET status = 'delivered', payload = NULL, destination = $1, updated_at = $2, "
-               "last_error = '' WHERE id = $3",
-        use(masked), use(at), use(key), now;
+    return recordOutcome(session,
+                         "UPDATE outbox SET status = 'delivered', payload = NULL, destination = '', updated_at = $1, "
+                         "last_error = '' WHERE id = $2 AND status = 'sending' AND lease_until = $3",
+                         bind(timestamp), bind(message.id), bind(message.leaseUntil));
 }
 
-void Outbox::markRetry(const std::string& id, Poco::Int64 nextAttemptAt, const std::string& error, Poco::Int64 timestamp)
+bool Outbox::markRetry(const OutboxMessage& message, Poco::Int64 nextAttemptAt, const std::string& error,
+                       Poco::Int64 timestamp)
 {
-    std::string key = id, text = error.substr(0, 500);
-    Poco::Int64 next = nextAttemptAt, at = timestamp;
     Poco::Data::Session session = _storage.session();
-    session << "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = 0, last_error = $2, "
-               "updated_at = $3 WHERE id = $4 AND status = 'sending'",
-        use(next), use(text), use(at), use(key), now;
+    return recordOutcome(session,
+                         "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = 0, last_error = $2, "
+                         "updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5",
+                         bind(nextAttemptAt), bind(error.substr(0, 500)), bind(timestamp), bind(message.id),
+                         bind(message.leaseUntil));
 }
 
-void Outbox::markFinal(const std::string& id, const std::string& status, const std::string& error, Poco::Int64 timestamp)
+bool Outbox::markFinal(const OutboxMessage& message, const std::string& status, const std::string& error,
+                       Poco::Int64 timestamp)
 {
-    std::string key = id, state = status, text = error.substr(0, 500);
-    Poco::Int64 at = timestamp;
     Poco::Data::Session session = _storage.session();
-    session << "UPDATE outbox SET status = $1, payload = NULL, last_error = $2, updated_at = $3 WHERE id = $4",
-        use(state), use(text), use(at), use(key), now;
+    return recordOutcome(session,
+                         "UPDATE outbox SET status = $1, payload = NULL, destination = '', last_error = $2, "
+                         "updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5",
+                         bind(status), bind(error.substr(0, 500)), bind(timestamp), bind(message.id),
+                         bind(message.leaseUntil));
+}
+
+std::string Outbox::codeState(const std::string& codeId)
+{
+    std::string key = codeId, state;
+    Poco::Data::Session session = _storage.session();
+    session << "SELECT state FROM verification_codes WHERE id = $1", use(key), into(state), now;
+    return state;
 }
 
 void Outbox::eraseUser(Poco::Data::Session& session, const std::string& userId)
 {
     std::string user = userId;
     session << "DELETE FROM outbox WHERE user_id = $1", use(user), now;
-}
-
-std::optional<std::string> Outbox::status(const std::string& id)
-{
-    std::string key = id, state;
-    Poco::Data::Session session = _storage.session();
-    session << "SELECT status FROM outbox WHERE id = $1", use(key), into(state), now;
-    if (state.empty())
-        return std::nullopt;
-    return state;
 }
 
 } // namespace identity::reauth

@@ -9,7 +9,7 @@
 namespace identity::reauth
 {
 
-/// A message waiting in the outbox; `sealedCode` is the code under AES-256-GCM, bound to the row id.
+/// A message in the outbox; `sealedCode` is the code under AES-256-GCM, bound to the row id.
 struct OutboxMessage
 {
     std::string id;
@@ -17,15 +17,18 @@ struct OutboxMessage
     std::string userId;
     std::string channel;
     std::string destination;
+    std::string destinationMasked;
     std::string locale;
     std::string sealedCode;
     int attempts = 0;
     Poco::Int64 expiresAt = 0;
+    Poco::Int64 leaseUntil = 0; ///< the claim: only its holder may record the outcome
 };
 
 /// The `outbox` table: messages are written in the same transaction as their code, claimed by a
-/// delivery worker with a lease (so a crashed worker's claims come back), and scrubbed of the code once
-/// they are delivered, expired, failed or cancelled.
+/// delivery worker with a lease (so a crashed worker's claims come back), and scrubbed of the code and
+/// the full destination once delivered, expired, failed or cancelled. Outcomes are recorded only by the
+/// holder of the current claim, so a cancelled or re-claimed message is never overwritten.
 class Outbox
 {
 public:
@@ -34,21 +37,24 @@ public:
     /// Adds a message inside the caller's transaction.
     void enqueue(Poco::Data::Session& session, const OutboxMessage& message, Poco::Int64 timestamp);
 
-    /// Cancels the user's messages that have not been sent (their codes were replaced).
-    void cancelPending(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp);
+    /// Cancels the user's messages not yet sent (their codes were replaced), also one being sent.
+    void cancelUnsent(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp);
 
     /// Claims up to `limit` due messages for `leaseSeconds`.
     std::vector<OutboxMessage> claimDue(Poco::Int64 timestamp, int limit, int leaseSeconds);
 
-    void markDelivered(const std::string& id, const std::string& maskedDestination, Poco::Int64 timestamp);
-    void markRetry(const std::string& id, Poco::Int64 nextAttemptAt, const std::string& error, Poco::Int64 timestamp);
-    /// Final states: "expired", "failed".
-    void markFinal(const std::string& id, const std::string& status, const std::string& error, Poco::Int64 timestamp);
+    /// Outcomes of a claimed message; false when the claim was lost (cancelled or re-claimed).
+    bool markDelivered(const OutboxMessage& message, Poco::Int64 timestamp);
+    bool markRetry(const OutboxMessage& message, Poco::Int64 nextAttemptAt, const std::string& error,
+                   Poco::Int64 timestamp);
+    /// Final states: "expired", "failed", "cancelled".
+    bool markFinal(const OutboxMessage& message, const std::string& status, const std::string& error,
+                   Poco::Int64 timestamp);
+
+    /// The state of a message's code ("live", "used", …), empty when it is gone.
+    std::string codeState(const std::string& codeId);
 
     void eraseUser(Poco::Data::Session& session, const std::string& userId);
-
-    /// The status of one message (tests and operators).
-    std::optional<std::string> status(const std::string& id);
 
 private:
     sdk::Storage& _storage;

@@ -11,6 +11,8 @@
 #include <Poco/Timestamp.h>
 
 #include <algorithm>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sstream>
 
 namespace identity::reauth
@@ -71,10 +73,17 @@ void MaildirNotifier::send(const sdk::Message& message)
     {
         const std::string name = std::to_string(Poco::Timestamp().epochMicroseconds()) + "-" + message.id;
         const std::string temporary = Poco::Path(_path, "." + name + ".tmp").toString();
+        const std::string content = render(message, _from);
+        // The message holds a live code: readable by the owner only.
+        const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd < 0)
+            throw sdk::DeliveryError("maildir: cannot create a file in " + _path, true);
+        const bool written = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+        ::close(fd);
+        if (!written)
         {
-            Poco::FileOutputStream out(temporary);
-            out << render(message, _from);
-            out.close();
+            ::unlink(temporary.c_str());
+            throw sdk::DeliveryError("maildir: short write in " + _path, true);
         }
         Poco::File(temporary).renameTo(Poco::Path(_path, name + ".eml").toString());
     }

@@ -28,16 +28,21 @@ struct Message
 
 /// Thrown by `Notifier::send`. A transient failure (SMTP 4xx, connection refused, timeout, gateway
 /// 5xx) is retried while the message is still useful; a permanent one is recorded and dropped.
+///
+/// The message must describe the failure without the message's content (it is logged and recorded).
 class IDENTITY_SDK_API DeliveryError : public std::runtime_error
 {
 public:
-    DeliveryError(const std::string& what, bool transient);
+    /// `retryAfterSeconds`: the provider's own request (e.g. HTTP Retry-After), 0 for none.
+    DeliveryError(const std::string& what, bool transient, int retryAfterSeconds = 0);
     ~DeliveryError() override;
 
     bool transient() const { return _transient; }
+    int retryAfter() const { return _retryAfter; }
 
 private:
     bool _transient;
+    int _retryAfter;
 };
 
 /// Delivers messages over one channel. Called from delivery worker threads, one message at a time per
