@@ -1,8 +1,12 @@
 #include "ReauthenticatePlugin.h"
 
 #include "ReauthenticateHandler.h"
+#include "delivery/DeliveryReportHandler.h"
+#include "notifiers/KannelSmsNotifier.h"
 #include "notifiers/LogNotifier.h"
 #include "notifiers/MaildirNotifier.h"
+#include "notifiers/SmtpNotifier.h"
+#include "notifiers/WebhookSmsNotifier.h"
 
 #include "identity/sdk/Crypto.h"
 
@@ -17,12 +21,27 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
 {
     _settings = ReauthenticateSettings::read(context.config());
 
+    const std::string pepper = context.secret("pepper");
+    // Derived keys: any configured secret of 32+ bytes gives proper, separate AES and HMAC keys.
+    const std::string outboxSecret = context.secret("outbox_key");
+    const std::string outboxKey = sdk::crypto::hmacSha256(outboxSecret, "reauthenticate outbox v1");
+    const std::string reportKey = sdk::crypto::hmacSha256(outboxSecret, "reauthenticate delivery reports v1");
+
     sdk::NotifierRegistry& notifiers = context.notifiers();
     notifiers.add("maildir", [](const Poco::Util::AbstractConfiguration& config) {
         return std::make_unique<MaildirNotifier>(config);
     });
     notifiers.add("log", [](const Poco::Util::AbstractConfiguration& config) {
         return std::make_unique<LogNotifier>(config);
+    });
+    notifiers.add("smtp", [](const Poco::Util::AbstractConfiguration& config) {
+        return std::make_unique<SmtpNotifier>(config);
+    });
+    notifiers.add("kannel", [reportKey](const Poco::Util::AbstractConfiguration& config) {
+        return std::make_unique<KannelSmsNotifier>(config, reportKey);
+    });
+    notifiers.add("webhook", [](const Poco::Util::AbstractConfiguration& config) {
+        return std::make_unique<WebhookSmsNotifier>(config);
     });
     // A channel whose notifier is "" or "none" is off: its verify_opt answers 503.
     std::map<std::string, sdk::NotifierPtr> byChannel;
@@ -38,12 +57,9 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
         channels.insert(channel);
     }
 
-    const std::string pepper = context.secret("pepper");
-    // The outbox key is derived, so any configured secret of 32+ bytes gives a proper AES-256 key.
-    const std::string outboxKey = sdk::crypto::hmacSha256(context.secret("outbox_key"), "reauthenticate outbox v1");
-
     _outbox = std::make_shared<Outbox>(context.storage());
-    _worker = std::make_shared<DeliveryWorker>(context, _settings, _outbox, outboxKey, std::move(byChannel));
+    _worker = std::make_shared<DeliveryWorker>(context, _settings, _outbox, outboxKey, std::move(byChannel),
+                                               MessageTemplates(_settings.productName, context.config()));
     std::weak_ptr<DeliveryWorker> worker = _worker;
     _codes = std::make_shared<CodeService>(context, _settings, _outbox, pepper, outboxKey, [worker] {
         if (auto running = worker.lock())
@@ -61,6 +77,8 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
 
     context.addRoute(sdk::Route{"POST", "/auth/v1/user/reauthenticate", sdk::Route::Auth::AccessToken,
                                 ReauthenticateHandler(_codes, channels)});
+    context.addRoute(sdk::Route{"GET", "/hooks/kannel/dlr", sdk::Route::Auth::None,
+                                DeliveryReportHandler(context, _outbox, reportKey)});
     context.provideService(sdk::CodeVerifier::serviceName, _codes);
     context.provideService(std::string(sdk::UserDataOwner::prefix) + "reauthenticate",
                            std::make_shared<ReauthenticationUserData>(_outbox));

@@ -93,6 +93,8 @@ CREATE TABLE outbox (
     expires_at          INTEGER NOT NULL,
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL,
-    last_error          TEXT NOT NULL DEFAULT ''
+    last_error          TEXT NOT NULL DEFAULT '',
+    report              TEXT NOT NULL DEFAULT '',  -- the provider's delivery report: delivered | failed | …
+    reported_at         INTEGER
 );
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);

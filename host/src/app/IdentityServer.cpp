@@ -8,6 +8,9 @@
 #include <Poco/FileStream.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 
 namespace identity::host
@@ -26,6 +29,16 @@ std::string environmentId(const Poco::Util::AbstractConfiguration& config)
 IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock)
     : _config(config), _clock(clock)
 {
+    // Outbound TLS (notifiers) fails closed: a certificate that does not verify is rejected, never
+    // accepted after asking a console.
+    Poco::Net::initializeSSL();
+    Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));
+    Poco::Net::Context::Params clientParams;
+    clientParams.verificationMode = Poco::Net::Context::VERIFY_STRICT;
+    clientParams.loadDefaultCAs = true;
+    Poco::Net::SSLManager::instance().initializeClient(
+        nullptr, reject, new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, clientParams));
+
     _secrets = std::make_unique<SecretStore>(config.getString("secrets.file", "var/secrets.json"),
                                              config.getBool("secrets.generate", false), _random);
     const int threads = config.getInt("server.threads", 32);
@@ -79,6 +92,7 @@ IdentityServer::~IdentityServer()
     catch (...)
     {
     }
+    Poco::Net::uninitializeSSL();
 }
 
 std::string IdentityServer::createUser(const User& user, const std::string& password)
@@ -207,7 +221,25 @@ void IdentityServer::start()
     params->setTimeout(Poco::Timespan(15, 0));
     const Poco::Net::SocketAddress address(_config.getString("server.host", "127.0.0.1"),
                                            static_cast<Poco::UInt16>(_config.getInt("server.port", 8080)));
-    Poco::Net::ServerSocket socket(address, 128);
+    const std::string certificate = _config.getString("server.tls.certificate", "");
+    const std::string privateKey = _config.getString("server.tls.private_key", "");
+    if (certificate.empty() != privateKey.empty())
+        throw Poco::InvalidArgumentException("server.tls needs both certificate and private_key");
+    Poco::Net::ServerSocket socket;
+    if (!certificate.empty())
+    {
+        Poco::Net::Context::Params params;
+        params.certificateFile = certificate;
+        params.privateKeyFile = privateKey;
+        params.verificationMode = Poco::Net::Context::VERIFY_NONE; // clients present no certificate
+        params.cipherList = "HIGH:!aNULL:!MD5:!RC4";
+        Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
+        context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+        context->enableExtendedCertificateVerification(false);
+        socket = Poco::Net::SecureServerSocket(address, 128, context);
+    }
+    else
+        socket = Poco::Net::ServerSocket(address, 128);
     _server = std::make_unique<Poco::Net::HTTPServer>(new HostRequestHandlerFactory(*_requestContext), *_threads,
                                                       socket, params);
     _server->start();
@@ -218,7 +250,8 @@ void IdentityServer::start()
         Poco::FileOutputStream out(portFile);
         out << port() << "\n";
     }
-    logger.information("listening on http://%s:%hu", address.host().toString(), port());
+    logger.information("listening on %s://%s:%hu", std::string(certificate.empty() ? "http" : "https"),
+                       address.host().toString(), port());
 }
 
 void IdentityServer::stop()

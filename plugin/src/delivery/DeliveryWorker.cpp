@@ -11,9 +11,10 @@ namespace identity::reauth
 
 DeliveryWorker::DeliveryWorker(sdk::PluginContext& context, const ReauthenticateSettings& settings,
                                std::shared_ptr<Outbox> outbox,
-                               std::string outboxKey, std::map<std::string, sdk::NotifierPtr> notifiers)
+                               std::string outboxKey, std::map<std::string, sdk::NotifierPtr> notifiers,
+                               MessageTemplates templates)
     : _context(context), _settings(settings), _outbox(std::move(outbox)), _outboxKey(std::move(outboxKey)),
-      _notifiers(std::move(notifiers)), _templates(settings.productName), _thread("reauth-delivery"),
+      _notifiers(std::move(notifiers)), _templates(std::move(templates)), _thread("reauth-delivery"),
       _wakeUp(Poco::Event::EVENT_AUTORESET)
 {
 }

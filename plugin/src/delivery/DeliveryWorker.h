@@ -26,7 +26,8 @@ class DeliveryWorker : public Poco::Runnable
 {
 public:
     DeliveryWorker(sdk::PluginContext& context, const ReauthenticateSettings& settings, std::shared_ptr<Outbox> outbox,
-                   std::string outboxKey, std::map<std::string, sdk::NotifierPtr> notifiers);
+                   std::string outboxKey, std::map<std::string, sdk::NotifierPtr> notifiers,
+                   MessageTemplates templates);
     ~DeliveryWorker() override;
 
     void start();

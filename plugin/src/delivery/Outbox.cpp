@@ -115,6 +115,24 @@ bool Outbox::markFinal(const OutboxMessage& message, const std::string& status, 
                          bind(message.leaseUntil));
 }
 
+std::string Outbox::recordReport(const std::string& id, const std::string& report, Poco::Int64 timestamp)
+{
+    std::string key = id, value = report, userId;
+    Poco::Int64 at = timestamp;
+    Poco::Data::Session session = _storage.session();
+    session << "UPDATE outbox SET report = $1, reported_at = $2 WHERE id = $3 RETURNING user_id", use(value), use(at),
+        use(key), into(userId), now;
+    return userId;
+}
+
+std::string Outbox::report(const std::string& id)
+{
+    std::string key = id, value;
+    Poco::Data::Session session = _storage.session();
+    session << "SELECT report FROM outbox WHERE id = $1", use(key), into(value), now;
+    return value;
+}
+
 std::string Outbox::codeState(const std::string& codeId)
 {
     std::string key = codeId, state;

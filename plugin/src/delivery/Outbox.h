@@ -51,6 +51,13 @@ public:
     bool markFinal(const OutboxMessage& message, const std::string& status, const std::string& error,
                    Poco::Int64 timestamp);
 
+    /// Records a provider's delivery report on a message; its user id, or empty when there is no such
+    /// message.
+    std::string recordReport(const std::string& id, const std::string& report, Poco::Int64 timestamp);
+
+    /// A message's delivery report ("" until one arrives).
+    std::string report(const std::string& id);
+
     /// The state of a message's code ("live", "used", …), empty when it is gone.
     std::string codeState(const std::string& codeId);
 

@@ -17,9 +17,6 @@ public:
 
     void send(const sdk::Message& message) override;
 
-    /// The message as RFC 5322 text (shared with the SMTP notifier).
-    static std::string render(const sdk::Message& message, const std::string& from);
-
 private:
     std::string _path;
     std::string _from;

@@ -1,5 +1,7 @@
 #include "templates/MessageTemplates.h"
 
+#include <Poco/FileStream.h>
+#include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 
 namespace identity::reauth
@@ -32,13 +34,7 @@ std::string escapeHtml(const std::string& text)
     return out;
 }
 
-struct Texts
-{
-    const char* subject;
-    const char* text;
-    const char* html;
-    const char* sms;
-};
+using Texts = MessageTemplates::Texts;
 
 const Texts english = {
     "Your {product} verification code",
@@ -59,14 +55,46 @@ const Texts chinese = {
     "<p>{minutes} 分钟内有效,用于确认您账号的敏感操作。</p>"
     "<p>如非本人操作,请忽略本邮件并考虑修改密码。{product}不会向您索要此验证码。</p>",
     "【{product}】您的验证码是 {code},{minutes} 分钟内有效,请勿泄露。"};
+
+std::string readTemplate(const std::string& path)
+{
+    Poco::FileInputStream in(path);
+    std::string text;
+    Poco::StreamCopier::copyToString(in, text);
+    return text;
+}
 } // namespace
 
-MessageTemplates::MessageTemplates(std::string productName) : _productName(std::move(productName)) {}
+MessageTemplates::MessageTemplates(std::string productName)
+    : _productName(std::move(productName)), _texts{{"en", english}, {"zh", chinese}}
+{
+}
+
+MessageTemplates::MessageTemplates(std::string productName, const Poco::Util::AbstractConfiguration& config)
+    : MessageTemplates(std::move(productName))
+{
+    for (auto& [locale, texts] : _texts)
+    {
+        const std::string email = "templates.email." + locale + ".";
+        for (auto [part, target] : {std::pair<const char*, std::string*>{"subject", &texts.subject},
+                                    {"text", &texts.text}, {"html", &texts.html}})
+        {
+            const std::string file = config.getString(email + part, "");
+            if (!file.empty())
+                *target = readTemplate(file);
+        }
+        const std::string sms = config.getString("templates.sms." + locale, "");
+        if (!sms.empty())
+            texts.sms = readTemplate(sms);
+        if (texts.text.find("{code}") == std::string::npos || texts.sms.find("{code}") == std::string::npos)
+            throw Poco::DataException("a '" + locale + "' template has no {code} placeholder");
+    }
+}
 
 sdk::Message MessageTemplates::render(const std::string& channel, const std::string& locale, const std::string& code,
                                       int minutes) const
 {
-    const Texts& texts = locale == "zh" ? chinese : english;
+    const Texts& texts = _texts.at(locale == "zh" ? "zh" : "en");
     sdk::Message message;
     message.channel = channel;
     message.locale = locale == "zh" ? "zh" : "en";

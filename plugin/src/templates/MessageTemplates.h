@@ -2,24 +2,42 @@
 
 #include "identity/sdk/Notifier.h"
 
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include <map>
 #include <string>
 
 namespace identity::reauth
 {
 
 /// The reauthentication messages, in English and Simplified Chinese: an email (subject, plain text and
-/// HTML) and an SMS, each with the code, its lifetime in minutes and the product name.
+/// HTML) and an SMS, each with the code, its lifetime in minutes and the product name (placeholders
+/// `{code}`, `{minutes}`, `{product}`).
+///
+/// Operators replace any of them with a UTF-8 file named in the configuration:
+/// `templates.email.<en|zh>.subject|text|html` and `templates.sms.<en|zh>`. A text or SMS template
+/// without `{code}` is refused at start.
 class MessageTemplates
 {
 public:
     explicit MessageTemplates(std::string productName);
+    MessageTemplates(std::string productName, const Poco::Util::AbstractConfiguration& config);
 
     /// `channel` is "email" or "sms"; `locale` "zh" selects Chinese, anything else English.
     sdk::Message render(const std::string& channel, const std::string& locale, const std::string& code,
                         int minutes) const;
 
+    struct Texts
+    {
+        std::string subject;
+        std::string text;
+        std::string html;
+        std::string sms;
+    };
+
 private:
     std::string _productName;
+    std::map<std::string, Texts> _texts; // by locale
 };
 
 } // namespace identity::reauth

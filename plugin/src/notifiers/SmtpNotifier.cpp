@@ -1,0 +1,235 @@
+#include "notifiers/SmtpNotifier.h"
+
+#include "notifiers/MailComposer.h"
+
+#include <Poco/Net/IPAddress.h>
+#include <Poco/Net/MailMessage.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/String.h>
+#include <Poco/StringTokenizer.h>
+
+namespace identity::reauth
+{
+
+namespace
+{
+/// SMTPClientSession with a STARTTLS that names the server: SNI is sent and the certificate is
+/// checked against the configured host name, also when the socket was connected by us (with a timeout).
+class StartTlsSession : public Poco::Net::SMTPClientSession
+{
+public:
+    using SMTPClientSession::SMTPClientSession;
+
+    /// EHLO; the server's answer lists its extensions.
+    std::string ehlo(const std::string& name)
+    {
+        std::string response;
+        login(name, response);
+        return response;
+    }
+
+    bool startTls(Poco::Net::Context::Ptr context, const std::string& hostName)
+    {
+        std::string response;
+        if (!isPositiveCompletion(sendCommand("STARTTLS", response)))
+            return false;
+        socket() = Poco::Net::SecureStreamSocket::attach(socket(), hostName, context);
+        return true;
+    }
+};
+
+bool isLoopback(const std::string& host)
+{
+    if (host == "localhost")
+        return true;
+    Poco::Net::IPAddress address;
+    return Poco::Net::IPAddress::tryParse(host, address) && address.isLoopback();
+}
+
+/// The EHLO answer's keywords, upper case ("STARTTLS", "AUTH PLAIN LOGIN", …).
+bool offers(const std::string& ehlo, const std::string& keyword)
+{
+    Poco::StringTokenizer lines(ehlo, "\r\n", Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+    for (const std::string& line : lines)
+    {
+        // "250-STARTTLS" / "250 AUTH PLAIN LOGIN"
+        const std::string text = Poco::toUpper(line.size() > 4 ? line.substr(4) : std::string());
+        if (text == keyword || text.rfind(keyword + " ", 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool offersAuth(const std::string& ehlo, const std::string& mechanism)
+{
+    Poco::StringTokenizer lines(ehlo, "\r\n", Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+    for (const std::string& line : lines)
+    {
+        const std::string text = Poco::toUpper(line.size() > 4 ? line.substr(4) : std::string());
+        if (text.rfind("AUTH ", 0) != 0 && text.rfind("AUTH=", 0) != 0)
+            continue;
+        Poco::StringTokenizer words(text.substr(5), " ", Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+        for (const std::string& word : words)
+            if (word == mechanism)
+                return true;
+    }
+    return false;
+}
+} // namespace
+
+SmtpNotifier::SmtpNotifier(const Poco::Util::AbstractConfiguration& config)
+    : _host(config.getString("host", "")), _port(static_cast<Poco::UInt16>(config.getInt("port", 587))),
+      _username(config.getString("username", "")), _password(config.getString("password", "")),
+      _from(config.getString("from", "")), _heloName(config.getString("helo", "localhost")),
+      _timeout(config.getInt("timeout_seconds", 10), 0), _idle(config.getInt("idle_seconds", 30), 0),
+      _reuse(config.getBool("reuse_connection", true))
+{
+    if (_host.empty())
+        throw Poco::InvalidArgumentException("email.smtp.host is not set");
+    if (_from.empty())
+        throw Poco::InvalidArgumentException("email.smtp.from is not set");
+    if (_password.find("${") != std::string::npos)
+        throw Poco::InvalidArgumentException("email.smtp.password names an environment variable that is not set");
+    const std::string tls = config.getString("tls", "starttls");
+    if (tls == "starttls")
+        _tls = Tls::StartTls;
+    else if (tls == "implicit")
+        _tls = Tls::Implicit;
+    else if (tls == "none")
+    {
+        if (!isLoopback(_host))
+            throw Poco::InvalidArgumentException("email.smtp.tls: 'none' is allowed only for a loopback server");
+        _tls = Tls::None;
+    }
+    else
+        throw Poco::InvalidArgumentException("email.smtp.tls must be starttls, implicit or none", tls);
+
+    if (_tls != Tls::None)
+    {
+        Poco::Net::Context::Params params;
+        params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
+        params.caLocation = config.getString("ca_file", "");
+        params.loadDefaultCAs = params.caLocation.empty();
+        params.cipherList = "HIGH:!aNULL:!MD5:!RC4";
+        _context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+        _context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    }
+}
+
+SmtpNotifier::~SmtpNotifier() { disconnect(); }
+
+void SmtpNotifier::disconnect()
+{
+    if (!_session)
+        return;
+    try
+    {
+        _session->close(); // QUIT
+    }
+    catch (...)
+    {
+    }
+    _session.reset();
+}
+
+void SmtpNotifier::connect()
+{
+    Poco::Net::StreamSocket socket;
+    socket.connect(Poco::Net::SocketAddress(_host, _port), _timeout);
+    if (_tls == Tls::Implicit)
+        socket = Poco::Net::SecureStreamSocket::attach(socket, _host, _context);
+    auto session = std::make_unique<StartTlsSession>(socket);
+    session->setTimeout(_timeout);
+    ++_connections;
+    session->open();
+
+    std::string ehlo = session->ehlo(_heloName);
+    if (_tls == Tls::StartTls)
+    {
+        // Refuse to go on in clear text: no AUTH, no message.
+        if (!offers(ehlo, "STARTTLS"))
+            throw sdk::DeliveryError("smtp: the server does not offer STARTTLS, which the configuration requires",
+                                     false);
+        if (!session->startTls(_context, _host))
+            throw sdk::DeliveryError("smtp: the server refused STARTTLS", false);
+        ehlo = session->ehlo(_heloName); // capabilities may change under TLS
+    }
+    if (!_username.empty())
+    {
+        Poco::Net::SMTPClientSession::LoginMethod method;
+        if (offersAuth(ehlo, "PLAIN"))
+            method = Poco::Net::SMTPClientSession::AUTH_PLAIN;
+        else if (offersAuth(ehlo, "LOGIN"))
+            method = Poco::Net::SMTPClientSession::AUTH_LOGIN;
+        else
+            throw sdk::DeliveryError("smtp: the server offers neither AUTH PLAIN nor AUTH LOGIN", false);
+        session->login(_heloName, method, _username, _password);
+    }
+    _session = std::move(session);
+}
+
+void SmtpNotifier::deliver(const sdk::Message& message)
+{
+    if (_session && (!_reuse || _lastUsed.isElapsed(_idle.totalMicroseconds())))
+        disconnect();
+    if (!_session)
+        connect();
+    Poco::Net::MailMessage mail;
+    MailComposer::compose(message, _from, mail);
+    _session->sendMessage(mail);
+    _lastUsed.update();
+    if (!_reuse)
+        disconnect();
+}
+
+void SmtpNotifier::send(const sdk::Message& message)
+{
+    const bool reused = _session != nullptr;
+    try
+    {
+        try
+        {
+            deliver(message);
+        }
+        catch (const Poco::Net::NetException& error)
+        {
+            // A kept session the server closed meanwhile: one more try on a fresh one.
+            if (!reused || dynamic_cast<const Poco::Net::SMTPException*>(&error) ||
+                dynamic_cast<const Poco::Net::SSLException*>(&error))
+                throw;
+            disconnect();
+            deliver(message);
+        }
+    }
+    catch (const sdk::DeliveryError&)
+    {
+        disconnect();
+        throw;
+    }
+    catch (const Poco::Net::SMTPException& error)
+    {
+        disconnect();
+        // The reply code: 4xx is temporary, 5xx is not. The reply's text is left out: it may quote
+        // the recipient's address.
+        const int code = error.code();
+        throw sdk::DeliveryError("smtp: " + error.message() + " (reply " + std::to_string(code) + ")",
+                                 code >= 400 && code < 500);
+    }
+    catch (const Poco::Net::SSLException& error)
+    {
+        disconnect();
+        throw sdk::DeliveryError("smtp: TLS failed: " + error.displayText(), false);
+    }
+    catch (const Poco::Exception& error)
+    {
+        // Refused, reset, timed out, unreachable: the server may be back soon.
+        disconnect();
+        throw sdk::DeliveryError("smtp: " + error.displayText(), true);
+    }
+}
+
+} // namespace identity::reauth

@@ -1,0 +1,65 @@
+#pragma once
+
+#include "identity/sdk/Notifier.h"
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SMTPClientSession.h>
+#include <Poco/Timestamp.h>
+
+#include <memory>
+#include <string>
+
+namespace identity::reauth
+{
+
+/// Email over SMTP with Poco Mail and NetSSL.
+///
+/// `tls`: `starttls` (the default: the server must offer STARTTLS, or nothing is sent and no
+/// credentials leave; checked again after the upgrade), `implicit` (TLS from the first byte, port 465),
+/// or `none` (allowed only for a loopback server, for development). The server's certificate is
+/// verified against the host name (SNI sent), with the system's CAs or `ca_file`. AUTH PLAIN or LOGIN
+/// when `username` is set. Connect and read time out after `timeout_seconds`. One session is kept for
+/// consecutive messages and reopened after an error or `idle_seconds` without use.
+///
+/// Failures: SMTP 4xx, refused connections, timeouts and broken connections are transient; 5xx
+/// answers, a missing STARTTLS, rejected credentials and certificate failures are permanent.
+class SmtpNotifier : public sdk::Notifier
+{
+public:
+    explicit SmtpNotifier(const Poco::Util::AbstractConfiguration& config);
+    ~SmtpNotifier() override;
+
+    void send(const sdk::Message& message) override;
+
+    /// Sessions opened so far (for tests and the benchmark).
+    int connections() const { return _connections; }
+
+private:
+    enum class Tls
+    {
+        StartTls,
+        Implicit,
+        None
+    };
+
+    void connect();
+    void disconnect();
+    void deliver(const sdk::Message& message);
+
+    std::string _host;
+    Poco::UInt16 _port;
+    Tls _tls;
+    std::string _username;
+    std::string _password;
+    std::string _from;
+    std::string _heloName;
+    Poco::Timespan _timeout;
+    Poco::Timespan _idle;
+    bool _reuse;
+    Poco::Net::Context::Ptr _context;
+    std::unique_ptr<Poco::Net::SMTPClientSession> _session;
+    Poco::Timestamp _lastUsed;
+    int _connections = 0;
+};
+
+} // namespace identity::reauth
