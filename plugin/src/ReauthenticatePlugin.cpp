@@ -44,15 +44,18 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
         return std::make_unique<WebhookSmsNotifier>(config);
     });
     // A channel whose notifier is "" or "none" is off: its verify_opt answers 503.
+    const std::map<std::string, std::set<std::string>> typesByChannel = {
+        {"email", {"maildir", "log", "smtp"}}, {"sms", {"log", "kannel", "webhook"}}};
     std::map<std::string, sdk::NotifierPtr> byChannel;
     std::set<std::string> channels;
-    for (const char* channel : {"email", "sms"})
+    for (const auto& [channel, types] : typesByChannel)
     {
-        const std::string type = context.config().getString(std::string(channel) + ".notifier", "");
+        const std::string type = context.config().getString(channel + ".notifier", "");
         if (type.empty() || type == "none")
             continue;
-        const Poco::Util::AbstractConfiguration::Ptr section =
-            context.config().createView(std::string(channel) + "." + type);
+        if (!types.count(type))
+            throw Poco::InvalidArgumentException(channel + ".notifier: '" + type + "' does not deliver " + channel);
+        const Poco::Util::AbstractConfiguration::Ptr section = context.config().createView(channel + "." + type);
         byChannel[channel] = notifiers.create(type, *section);
         channels.insert(channel);
     }
@@ -77,8 +80,9 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
 
     context.addRoute(sdk::Route{"POST", "/auth/v1/user/reauthenticate", sdk::Route::Auth::AccessToken,
                                 ReauthenticateHandler(_codes, channels)});
-    context.addRoute(sdk::Route{"GET", "/hooks/kannel/dlr", sdk::Route::Auth::None,
-                                DeliveryReportHandler(context, _outbox, reportKey)});
+    if (context.config().getString("sms.notifier", "") == "kannel")
+        context.addRoute(sdk::Route{"GET", "/hooks/kannel/dlr", sdk::Route::Auth::None,
+                                    DeliveryReportHandler(context, _outbox, reportKey)});
     context.provideService(sdk::CodeVerifier::serviceName, _codes);
     context.provideService(std::string(sdk::UserDataOwner::prefix) + "reauthenticate",
                            std::make_shared<ReauthenticationUserData>(_outbox));

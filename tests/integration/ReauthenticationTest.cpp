@@ -430,6 +430,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, sendFrom("2001:db8:1:2::1"));
         CPPUNIT_ASSERT_EQUAL(429, sendFrom("2001:db8:1:2:ffff::9"));
         CPPUNIT_ASSERT_EQUAL(200, sendFrom("2001:db8:1:3::1"));
+        // IPv4 clients of a dual-stack listener appear IPv4-mapped: each still counts on its own.
+        CPPUNIT_ASSERT_EQUAL(200, sendFrom("::ffff:203.0.113.1"));
+        CPPUNIT_ASSERT_EQUAL(200, sendFrom("::ffff:203.0.113.2"));
+        CPPUNIT_ASSERT_EQUAL(429, sendFrom("::ffff:203.0.113.1"));
     }
 
 private:

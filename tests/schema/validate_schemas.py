@@ -49,21 +49,24 @@ except (ImportError, TypeError):
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
-# Every endpoint of the product (SPEC section 2 plus the admin API), its methods, and per operation the
-# HTTP statuses its responses document.
+# Every endpoint of the product (SPEC section 2, the admin API and the reauthenticate plugin's delivery
+# report hook), its methods, and per operation the HTTP statuses its responses document. The host checks
+# the body framing of every request (400 4001) and reads and checks the body of every request to a known
+# route (400, 413, 415), whether or not the operation takes a body.
 EXPECTED_OPERATIONS = {
-    ("/auth/v1/signin", "post"): {200, 400, 401, 405, 413, 415, 500},
+    ("/auth/v1/signin", "post"): {200, 400, 401, 405, 413, 415, 429, 500},
     ("/auth/v1/token", "post"): {200, 400, 401, 405, 413, 415, 500},
-    ("/auth/v1/user/me", "get"): {200, 400, 401, 405, 500},
+    ("/auth/v1/user/me", "get"): {200, 400, 401, 405, 413, 415, 500},
     ("/auth/v1/user/me", "delete"): {200, 400, 401, 403, 405, 413, 415, 500},
-    ("/auth/v1/user/signout", "post"): {200, 400, 401, 405, 500},
+    ("/auth/v1/user/signout", "post"): {200, 400, 401, 405, 413, 415, 500},
     ("/auth/v1/revoke", "post"): {200, 400, 405, 413, 415, 500},
     ("/auth/v1/user/reauthenticate", "post"): {200, 400, 401, 404, 405, 412, 413, 415, 429, 500, 503},
     ("/auth/v1/user/sudo", "post"): {200, 400, 401, 405, 413, 415, 429, 500, 503},
-    ("/auth/v1/user/password", "patch"): {200, 400, 401, 403, 405, 413, 415, 500},
-    ("/healthz", "get"): {200, 405, 500},
-    ("/metrics", "get"): {200, 405, 500},
-    ("/admin/plugins", "get"): {200, 401, 404, 405, 500},
+    ("/auth/v1/user/password", "patch"): {200, 400, 401, 403, 405, 413, 415, 429, 500},
+    ("/healthz", "get"): {200, 400, 405, 413, 415, 500},
+    ("/metrics", "get"): {200, 400, 405, 413, 415, 500},
+    ("/admin/plugins", "get"): {200, 400, 401, 404, 405, 413, 415, 500},
+    ("/hooks/kannel/dlr", "get"): {200, 400, 403, 404, 405, 413, 415, 500},
 }
 
 # The error table: HTTP status -> the error_code values (and error names) allowed with it.
@@ -125,19 +128,36 @@ def full_config():
     """The SPEC example with every key the implementation adds."""
     config = copy.deepcopy(SPEC_CONFIG)
     config["server"].update({"port": 0, "port_file": "var/port", "max_queued": 256,
+                             "trusted_proxies": ["10.0.0.1", "2001:db8::1", "::ffff:10.0.0.2"],
                              "tls": {"certificate": "etc/server.pem", "private_key": "etc/server.key"}})
     config["storage"]["url"] = "${system.env.IDP_STORAGE_URL}"
     config["tokens"]["sudo_ttl"] = 900
     config["logging"] = {"file": "", "level": "information"}
     config["secrets"] = {"file": "var/secrets.json", "generate": True}
-    config["passwords"] = {"pbkdf2_iterations": 600000}
+    config["passwords"] = {"pbkdf2_iterations": 600000, "failures_before_lock": 10, "lock_seconds": 900}
     plugin = config["plugins"]["reauthenticate"]["config"]
-    plugin.update({"product_name": "Example", "locale_default": "zh", "pepper": "",
-                   "outbox_key": "${system.env.IDP_OUTBOX_KEY}",
-                   "delivery": {"poll_ms": 200, "batch": 50, "max_backoff_seconds": 60}})
+    plugin.update({"product_name": "Example", "pepper": "", "outbox_key": "${system.env.IDP_OUTBOX_KEY}",
+                   "delivery": {"poll_ms": 200, "batch": 50, "max_backoff_seconds": 60},
+                   "templates": {"email": {"en": {"subject": "etc/subject.txt", "text": "etc/mail.txt",
+                                                  "html": "etc/mail.html"}, "zh": {"text": ""}},
+                                 "sms": {"en": "etc/sms.txt", "zh": "etc/sms.zh.txt"}}})
     plugin["email"]["log"] = {"path": "var/mail.log"}
+    plugin["email"]["smtp"].update({"helo": "id.example.com", "timeout_seconds": 10, "idle_seconds": 30,
+                                    "reuse_connection": True})
+    plugin["sms"]["maildir"] = {"path": "var/sms-mail", "from": "sms@example.com"}
+    plugin["sms"]["kannel"].update({"dlr_url": "https://id.example.com/hooks/kannel/dlr", "dlr_mask": 3,
+                                    "ca_file": "", "timeout_seconds": 10})
+    plugin["sms"]["webhook"].update({"ca_file": "etc/ca.pem", "timeout_seconds": 5})
     config["plugins"]["other"] = {"manifest": "build/plugins/other/plugin.json", "config": {"anything": [1, 2]}}
+    config["plugins"]["dormant"] = {"enabled": False}
     return config
+
+
+def with_changes(document, *changes):
+    """`document` with several (path, value) changes applied."""
+    for path, value in changes:
+        document = with_change(document, path, value)
+    return document
 
 
 def sample_manifest(reauth_schema):
@@ -421,33 +441,104 @@ def check_fixtures(report, schemas):
                      expect_valid, schemas, cfg, full_config())
         report.check("config: an empty object is valid (every section is optional)", expect_valid, schemas, cfg, {})
         reauth = ["plugins", "reauthenticate", "config"]
+        valid = [
+            ("a 32-character admin token", [(["admin", "token"], "x" * 32)]),
+            ("a file: secret", [(["tokens", "secret"], "file:/run/secrets/token")]),
+            ("email notifier none", [(reauth + ["email", "notifier"], "none")]),
+            ("sms notifier empty (channel off)", [(reauth + ["sms", "notifier"], "")]),
+            ("the smtp notifier with host and from",
+             [(reauth + ["email", "notifier"], "smtp"), (reauth + ["email", "smtp", "host"], "smtp.example.com")]),
+            ("the kannel notifier on a loopback gateway with credentials",
+             [(reauth + ["sms", "notifier"], "kannel"), (reauth + ["sms", "kannel", "username"], "identity"),
+              (reauth + ["sms", "kannel", "password"], "${system.env.IDP_KANNEL_PASSWORD}")]),
+            ("the webhook notifier over https with a 32-byte secret",
+             [(reauth + ["sms", "notifier"], "webhook"), (reauth + ["sms", "webhook", "url"], "https://sms.example.com/send"),
+              (reauth + ["sms", "webhook", "secret"], "s" * 32)]),
+            ("the limits at their bounds",
+             [(reauth + ["limits"], {"cooldown_seconds": 86400, "per_user_per_hour": 0, "per_ip_per_hour": 1000000,
+                                     "per_destination_per_hour": 0, "sms_per_minute": 0, "attempts_per_code": 10,
+                                     "failures_before_lock": 100, "lock_seconds": 604800}),
+              (reauth + ["delivery"], {"poll_ms": 10, "batch": 1000, "max_backoff_seconds": 3600})]),
+        ]
+        for label, changes in valid:
+            report.check("config: accepts %s" % label, expect_valid, schemas, cfg, with_changes(full_config(), *changes))
         invalid = [
             ("an unknown top-level key", ["serverr"], {}, ""),
             ("an unknown server key", ["server", "prot"], 8080, "server"),
             ("port 65536", ["server", "port"], 65536, "server/port"),
             ("a certificate without private key", ["server", "tls"], {"certificate": "a.pem", "private_key": ""},
              "server/tls/private_key"),
+            ("trusted proxy given as a CIDR range", ["server", "trusted_proxies"], ["10.0.0.0/8"],
+             "server/trusted_proxies/0"),
+            ("threads 1", ["server", "threads"], 1, "server/threads"),
+            ("threads 1025", ["server", "threads"], 1025, "server/threads"),
             ("storage url mysql://", ["storage", "url"], "mysql://db/identity", "storage/url"),
+            ("storage url postgresql:// (not built)", ["storage", "url"], "postgresql://db/identity", "storage/url"),
+            ("storage url sqlite::memory:", ["storage", "url"], "sqlite::memory:", "storage/url"),
             ("algorithm none", ["tokens", "algorithm"], "none", "tokens/algorithm"),
+            ("a literal token secret shorter than 32 bytes", ["tokens", "secret"], "short-secret", "tokens/secret"),
+            ("access_ttl 59", ["tokens", "access_ttl"], 59, "tokens/access_ttl"),
             ("sudo_ttl 0", ["tokens", "sudo_ttl"], 0, "tokens/sudo_ttl"),
+            ("sudo_ttl 59", ["tokens", "sudo_ttl"], 59, "tokens/sudo_ttl"),
+            ("an admin token shorter than 32 characters", ["admin", "token"], "letmein", "admin/token"),
             ("logging level verbose", ["logging"], {"level": "verbose"}, "logging/level"),
             ("secrets.generate as a string", ["secrets"], {"generate": "yes"}, "secrets/generate"),
             ("pbkdf2_iterations 100000", ["passwords"], {"pbkdf2_iterations": 100000},
              "passwords/pbkdf2_iterations"),
+            ("passwords.failures_before_lock 0", ["passwords", "failures_before_lock"], 0,
+             "passwords/failures_before_lock"),
+            ("passwords.failures_before_lock 101", ["passwords", "failures_before_lock"], 101,
+             "passwords/failures_before_lock"),
+            ("passwords.lock_seconds 0", ["passwords", "lock_seconds"], 0, "passwords/lock_seconds"),
             ("a plugin without manifest", ["plugins", "other"], {"enabled": True}, "plugins/other"),
             ("a plugin name with capitals", ["plugins", "Other"], {"manifest": "x/plugin.json"}, "plugins"),
             ("reauthenticate code_ttl 59", reauth + ["code_ttl"], 59, "plugins/reauthenticate/config/code_ttl"),
             ("reauthenticate code_ttl 601", reauth + ["code_ttl"], 601, "plugins/reauthenticate/config/code_ttl"),
             ("a negative limit", reauth + ["limits", "per_ip_per_hour"], -1,
              "plugins/reauthenticate/config/limits/per_ip_per_hour"),
+            ("cooldown_seconds 86401", reauth + ["limits", "cooldown_seconds"], 86401,
+             "plugins/reauthenticate/config/limits/cooldown_seconds"),
+            ("per_user_per_hour 1000001", reauth + ["limits", "per_user_per_hour"], 1000001,
+             "plugins/reauthenticate/config/limits/per_user_per_hour"),
+            ("attempts_per_code 0 (never off)", reauth + ["limits", "attempts_per_code"], 0,
+             "plugins/reauthenticate/config/limits/attempts_per_code"),
+            ("attempts_per_code 11", reauth + ["limits", "attempts_per_code"], 11,
+             "plugins/reauthenticate/config/limits/attempts_per_code"),
+            ("failures_before_lock 0 (never off)", reauth + ["limits", "failures_before_lock"], 0,
+             "plugins/reauthenticate/config/limits/failures_before_lock"),
+            ("failures_before_lock 101", reauth + ["limits", "failures_before_lock"], 101,
+             "plugins/reauthenticate/config/limits/failures_before_lock"),
+            ("lock_seconds 0 (never off)", reauth + ["limits", "lock_seconds"], 0,
+             "plugins/reauthenticate/config/limits/lock_seconds"),
+            ("lock_seconds 604801", reauth + ["limits", "lock_seconds"], 604801,
+             "plugins/reauthenticate/config/limits/lock_seconds"),
             ("an unknown reauthenticate key", reauth + ["code_tll"], 300, "plugins/reauthenticate/config"),
-            ("locale_default fr", reauth + ["locale_default"], "fr", "plugins/reauthenticate/config/locale_default"),
+            ("locale_default (not read by the plugin)", reauth + ["locale_default"], "en",
+             "plugins/reauthenticate/config"),
             ("email notifier sendmail", reauth + ["email", "notifier"], "sendmail",
+             "plugins/reauthenticate/config/email/notifier"),
+            ("email notifier kannel", reauth + ["email", "notifier"], "kannel",
              "plugins/reauthenticate/config/email/notifier"),
             ("sms notifier smtp", reauth + ["sms", "notifier"], "smtp", "plugins/reauthenticate/config/sms/notifier"),
             ("smtp tls optional", reauth + ["email", "smtp", "tls"], "optional",
              "plugins/reauthenticate/config/email/smtp/tls"),
+            ("the smtp notifier without a host", reauth + ["email", "notifier"], "smtp",
+             "plugins/reauthenticate/config/email/smtp/host"),
+            ("the webhook notifier without a secret", reauth + ["sms", "notifier"], "webhook",
+             "plugins/reauthenticate/config/sms/webhook/secret"),
+            ("the webhook notifier over plain http to another host", reauth + ["sms"],
+             {"notifier": "webhook", "webhook": {"url": "http://sms.example.com/send", "secret": "s" * 32}},
+             "plugins/reauthenticate/config/sms/webhook/url"),
+            ("the kannel notifier without credentials", reauth + ["sms", "notifier"], "kannel",
+             "plugins/reauthenticate/config/sms/kannel/username"),
+            ("a template locale other than en and zh", reauth + ["templates", "sms"], {"fr": "etc/sms.txt"},
+             "plugins/reauthenticate/config/templates/sms"),
             ("delivery batch 0", reauth + ["delivery"], {"batch": 0}, "plugins/reauthenticate/config/delivery/batch"),
+            ("delivery batch 1001", reauth + ["delivery"], {"batch": 1001},
+             "plugins/reauthenticate/config/delivery/batch"),
+            ("delivery poll_ms 9", reauth + ["delivery"], {"poll_ms": 9}, "plugins/reauthenticate/config/delivery/poll_ms"),
+            ("delivery max_backoff_seconds 3601", reauth + ["delivery"], {"max_backoff_seconds": 3601},
+             "plugins/reauthenticate/config/delivery/max_backoff_seconds"),
         ]
         for label, path, value, at in invalid:
             report.check("config: rejects %s" % label, expect_invalid, schemas, cfg,
@@ -899,6 +990,17 @@ def check_openapi(report, root):
             (("/healthz", "get", "200"),
              {"status": "ok", "plugins": [{"name": "reauthenticate", "version": "1.0.0", "state": "running"}]}, True),
             (("/healthz", "get", "200"), {"status": "ok", "plugins": [{"name": "reauthenticate"}]}, False),
+            (("/healthz", "get", "200"),
+             {"status": "ok", "plugins": [{"name": "reauthenticate", "version": "1.0.0", "state": "loading"}]}, False),
+            (("/auth/v1/user/me", "get", "200"),
+             {"sub": "u", "username": "", "email": "a@example.com", "phone_number": "", "locale": "en",
+              "created_at": "2025-01-31T08:00:00Z"}, True),
+            (("/auth/v1/user/me", "get", "200"),
+             {"sub": "u", "username": "alice", "created_at": "2025-01-31T08:00:00Z"}, False),
+            (("/admin/plugins", "get", "200"),
+             {"plugins": [{"name": "reauthenticate", "version": "", "state": "failed", "error": "no manifest"}]}, True),
+            (("/admin/plugins", "get", "200"),
+             {"plugins": [{"name": "reauthenticate", "version": "1.0.0", "state": "running"}]}, False),
         ]
         problems = []
         for (p, method, code), body, ok in cases:

@@ -33,6 +33,8 @@ std::string ipLimitKey(const std::string& address)
     Poco::Net::IPAddress ip;
     if (!Poco::Net::IPAddress::tryParse(address, ip) || ip.family() != Poco::Net::IPAddress::IPv6)
         return address;
+    if (ip.isIPv4Mapped()) // an IPv4 client of a dual-stack listener: count its IPv4 address
+        return Poco::Net::IPAddress(static_cast<const unsigned char*>(ip.addr()) + 12, 4).toString();
     // Poco's mask() is IPv4-only: clear the interface identifier (the low 64 bits) by hand.
     unsigned char bytes[16];
     std::memcpy(bytes, ip.addr(), sizeof bytes);
