@@ -31,6 +31,8 @@ void WriteTransaction::commit()
 {
     _session << "COMMIT", Poco::Data::Keywords::now;
     _open = false;
+    if (_lock.owns_lock())
+        _lock.unlock(); // the next writer may go on while this one finishes its work
 }
 
 } // namespace identity::sdk

@@ -2,7 +2,7 @@
 """A real SMTP server for tests, built on aiosmtpd (Debian python3-aiosmtpd 1.4.x).
 
 Usage:
-  /usr/bin/python3 smtp_server.py --port-file F [--mode starttls|implicit|plain]
+  /usr/bin/python3 smtp_server.py --port-file F [--port N] [--mode starttls|implicit|plain]
         [--cert C --key K] [--user U --password P] [--out DIR] [--stats F]
         [--fail-first N] [--fail-on data|rcpt] [--verbose]
 
@@ -197,8 +197,8 @@ async def main_async(args):
     def factory():
         return CountingSMTP(handler, state, **smtp_kw)
 
-    server = await loop.create_server(factory, host="127.0.0.1", port=0, ssl=server_ssl,
-                                      start_serving=True)
+    server = await loop.create_server(factory, host="127.0.0.1", port=args.port, ssl=server_ssl,
+                                      start_serving=True, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
 
     if args.out:
@@ -230,6 +230,8 @@ async def main_async(args):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port-file", required=True)
+    p.add_argument("--port", type=int, default=0,
+                   help="listen on this port (default 0: one the OS picks); to bring a server back where it was")
     p.add_argument("--mode", choices=("starttls", "implicit", "plain"), default="starttls")
     p.add_argument("--cert")
     p.add_argument("--key")
