@@ -107,22 +107,29 @@ std::string IdentityServer::createUser(const User& user, const std::string& pass
     return _users->create(record);
 }
 
+Poco::JSON::Array::Ptr IdentityServer::pluginStates(bool withErrors) const
+{
+    Poco::JSON::Array::Ptr plugins = new Poco::JSON::Array;
+    for (const auto& status : _plugins->status())
+    {
+        Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
+        entry->set("name", status.name);
+        entry->set("version", status.version);
+        entry->set("state", status.state);
+        if (withErrors) // the reasons are for the operator (admin API), not for anyone who asks
+            entry->set("error", status.error);
+        plugins->add(entry);
+    }
+    return plugins;
+}
+
 void IdentityServer::addOperationsRoutes(RouteTable& table)
 {
     using Auth = sdk::Route::Auth;
     table.addRoute(sdk::Route{"GET", "/healthz", Auth::None,
                               [this](const sdk::Request&, sdk::Response& response) {
                                   response.body->set("status", "ok");
-                                  Poco::JSON::Array::Ptr plugins = new Poco::JSON::Array;
-                                  for (const auto& status : _plugins->status())
-                                  {
-                                      Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
-                                      entry->set("name", status.name);
-                                      entry->set("version", status.version);
-                                      entry->set("state", status.state);
-                                      plugins->add(entry);
-                                  }
-                                  response.body->set("plugins", plugins);
+                                  response.body->set("plugins", pluginStates(false));
                               }},
                    nullptr);
     table.addRoute(sdk::Route{"GET", "/metrics", Auth::None,
@@ -151,17 +158,7 @@ void IdentityServer::addOperationsRoutes(RouteTable& table)
                                   if (!sdk::crypto::constantTimeEquals(sdk::crypto::sha256(token),
                                                                        sdk::crypto::sha256(_adminToken)))
                                       throw ApiError::unauthenticated();
-                                  Poco::JSON::Array::Ptr plugins = new Poco::JSON::Array;
-                                  for (const auto& status : _plugins->status())
-                                  {
-                                      Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
-                                      entry->set("name", status.name);
-                                      entry->set("version", status.version);
-                                      entry->set("state", status.state);
-                                      entry->set("error", status.error);
-                                      plugins->add(entry);
-                                  }
-                                  response.body->set("plugins", plugins);
+                                  response.body->set("plugins", pluginStates(true));
                               }},
                    nullptr);
 }

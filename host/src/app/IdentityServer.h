@@ -52,6 +52,7 @@ public:
 private:
     void publishRoutes();
     void addOperationsRoutes(RouteTable& table);
+    Poco::JSON::Array::Ptr pluginStates(bool withErrors) const;
 
     Poco::Util::AbstractConfiguration& _config;
     const sdk::Clock& _clock;

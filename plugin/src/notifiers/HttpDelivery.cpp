@@ -1,5 +1,7 @@
 #include "notifiers/HttpDelivery.h"
 
+#include "notifiers/OutboundTls.h"
+
 #include "identity/sdk/Notifier.h"
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -14,33 +16,14 @@
 namespace identity::reauth
 {
 
-namespace
-{
-bool isLoopback(const std::string& host)
-{
-    if (host == "localhost")
-        return true;
-    Poco::Net::IPAddress address;
-    return Poco::Net::IPAddress::tryParse(host, address) && address.isLoopback();
-}
-} // namespace
-
 HttpDelivery::HttpDelivery(const Poco::Util::AbstractConfiguration& config, const std::string& what)
     : _what(what), _url(config.getString("url", "")), _timeout(config.getInt("timeout_seconds", 10), 0)
 {
     if (_url.getHost().empty())
         throw Poco::InvalidArgumentException(what + ".url is not set");
     if (_url.getScheme() == "https")
-    {
-        Poco::Net::Context::Params params;
-        params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
-        params.caLocation = config.getString("ca_file", "");
-        params.loadDefaultCAs = params.caLocation.empty();
-        params.cipherList = "HIGH:!aNULL:!MD5:!RC4";
-        _context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
-        _context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    }
-    else if (_url.getScheme() != "http" || !isLoopback(_url.getHost()))
+        _context = OutboundTls::verifyingContext(config.getString("ca_file", ""));
+    else if (_url.getScheme() != "http" || !OutboundTls::isLoopback(_url.getHost()))
         throw Poco::InvalidArgumentException(what + ".url must be https (http only to a loopback address)");
 }
 

@@ -1,6 +1,7 @@
 #include "notifiers/SmtpNotifier.h"
 
 #include "notifiers/MailComposer.h"
+#include "notifiers/OutboundTls.h"
 
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/MailMessage.h>
@@ -42,13 +43,6 @@ public:
     }
 };
 
-bool isLoopback(const std::string& host)
-{
-    if (host == "localhost")
-        return true;
-    Poco::Net::IPAddress address;
-    return Poco::Net::IPAddress::tryParse(host, address) && address.isLoopback();
-}
 
 /// The EHLO answer's keywords, upper case ("STARTTLS", "AUTH PLAIN LOGIN", …).
 bool offers(const std::string& ehlo, const std::string& keyword)
@@ -101,7 +95,7 @@ SmtpNotifier::SmtpNotifier(const Poco::Util::AbstractConfiguration& config)
         _tls = Tls::Implicit;
     else if (tls == "none")
     {
-        if (!isLoopback(_host))
+        if (!OutboundTls::isLoopback(_host))
             throw Poco::InvalidArgumentException("email.smtp.tls: 'none' is allowed only for a loopback server");
         _tls = Tls::None;
     }
@@ -109,15 +103,7 @@ SmtpNotifier::SmtpNotifier(const Poco::Util::AbstractConfiguration& config)
         throw Poco::InvalidArgumentException("email.smtp.tls must be starttls, implicit or none", tls);
 
     if (_tls != Tls::None)
-    {
-        Poco::Net::Context::Params params;
-        params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
-        params.caLocation = config.getString("ca_file", "");
-        params.loadDefaultCAs = params.caLocation.empty();
-        params.cipherList = "HIGH:!aNULL:!MD5:!RC4";
-        _context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
-        _context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    }
+        _context = OutboundTls::verifyingContext(config.getString("ca_file", ""));
 }
 
 SmtpNotifier::~SmtpNotifier() { disconnect(); }
