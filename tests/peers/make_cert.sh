@@ -20,6 +20,11 @@ OPENSSL=${OPENSSL:-openssl}
 
 mkdir -p "$DIR"
 umask 077
+# serialize concurrent runs on the same DIR (idempotent, not racy)
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$DIR/.make_cert.lock"
+    flock 9
+fi
 TMP=$(mktemp -d "$DIR/.make_cert.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT INT TERM
 

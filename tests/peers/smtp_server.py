@@ -6,7 +6,8 @@ Usage:
         [--cert C --key K] [--user U --password P] [--out DIR] [--stats F]
         [--fail-first N] [--fail-on data|rcpt] [--verbose]
 
-Binds 127.0.0.1 on a port chosen by the OS and writes that port (decimal,
+Binds 127.0.0.1 on a port chosen by the OS (or --port N, for a host that
+was configured before this server existed) and writes that port (decimal,
 newline-terminated) to --port-file once the listening socket accepts
 connections.  Runs until SIGTERM/SIGINT, then exits 0.
 
