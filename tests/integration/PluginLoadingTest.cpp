@@ -43,6 +43,7 @@ class PluginLoadingTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testPluginThatThrowsInStartIsUnloadedAndHostKeepsServing);
     CPPUNIT_TEST(testMissingManifestIsReportedNotFatal);
     CPPUNIT_TEST(testPluginIsUnloadedWhenTheHostStops);
+    CPPUNIT_TEST(testFailingRouteAnswers500WithoutDetail);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -108,6 +109,22 @@ public:
         std::string error;
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), statusOf(server, "ghost", error));
         CPPUNIT_ASSERT(error.find("/nonexistent/plugin.json") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(200, server.request("GET", "/healthz").status);
+    }
+
+    void testFailingRouteAnswers500WithoutDetail()
+    {
+        TestServer server(Overrides{{"plugins.faulty.manifest", plugin("faulty/plugin.json")}});
+        for (const char* path : {"/faulty/std", "/faulty/other"})
+        {
+            const HttpResult result = server.request("GET", path);
+            CPPUNIT_ASSERT_EQUAL(500, result.status);
+            CPPUNIT_ASSERT_EQUAL(std::string("internal"), result.string("error"));
+            CPPUNIT_ASSERT_EQUAL(5000, result.errorCode());
+            CPPUNIT_ASSERT_EQUAL(std::string("Internal error"), result.string("error_description"));
+            CPPUNIT_ASSERT(result.body.find("7f3a") == std::string::npos);
+            CPPUNIT_ASSERT_EQUAL(std::string("no-store"), result.headers.get("Cache-Control", ""));
+        }
         CPPUNIT_ASSERT_EQUAL(200, server.request("GET", "/healthz").status);
     }
 
