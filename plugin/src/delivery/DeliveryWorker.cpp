@@ -58,13 +58,19 @@ void DeliveryWorker::deliverDue()
     const Poco::Int64 now = _context.clock().now();
     for (;;)
     {
-        const auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, 60);
-        for (const auto& message : batch)
+        auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, claimSeconds);
+        for (auto& message : batch)
         {
             if (_stopping)
-                return;
+            {
+                // Hand back what will not be sent now, rather than leave it until the lease runs out.
+                _outbox->markRetry(message, _context.clock().now(), "the worker stopped", _context.clock().now());
+                continue;
+            }
             deliver(message);
         }
+        if (_stopping)
+            return;
         if (static_cast<int>(batch.size()) < _settings.batch)
             break;
     }
@@ -76,7 +82,7 @@ void DeliveryWorker::deliverDue()
     }
 }
 
-void DeliveryWorker::deliver(const OutboxMessage& message)
+void DeliveryWorker::deliver(OutboxMessage& message)
 {
     const Poco::Int64 now = _context.clock().now();
     Poco::JSON::Object fields;
@@ -114,11 +120,13 @@ void DeliveryWorker::deliver(const OutboxMessage& message)
     sdk::Message rendered = _templates.render(message.channel, message.locale, code, _settings.codeTtl / 60);
     rendered.id = message.id;
     rendered.to = message.destination;
+    // The claim may have been taken over while earlier messages of the batch were sent, or the message
+    // cancelled (its code replaced): renewing it for the send proves it is still ours.
+    if (!_outbox->renewClaim(message, _context.clock().now() + claimSeconds))
+        return;
     try
     {
         notifier->second->send(rendered);
-        if (_outbox->markDelivered(message, _context.clock().now()))
-            _context.audit().record("message_delivered", message.userId, fields);
     }
     catch (const sdk::DeliveryError& error)
     {
@@ -138,11 +146,16 @@ void DeliveryWorker::deliver(const OutboxMessage& message)
             fields.set("retry_at", next);
             _context.audit().record("delivery_retry", message.userId, fields);
         }
+        return;
     }
     catch (const std::exception& error)
     {
-        finish("failed", "delivery_failed", error.what());
+        return finish("failed", "delivery_failed", error.what());
     }
+    // Sent. Recording it may still fail (the database): then the claim runs out and the message goes
+    // out again, which is better than a code that never arrives.
+    if (_outbox->markDelivered(message, _context.clock().now()))
+        _context.audit().record("message_delivered", message.userId, fields);
 }
 
 } // namespace identity::reauth

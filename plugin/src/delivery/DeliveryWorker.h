@@ -42,7 +42,10 @@ public:
     void run() override;
 
 private:
-    void deliver(const OutboxMessage& message);
+    void deliver(OutboxMessage& message);
+
+    /// How long a claim lasts: longer than the slowest send (every step of SMTP under its timeout).
+    static constexpr int claimSeconds = 120;
 
     sdk::PluginContext& _context;
     const ReauthenticateSettings _settings;

@@ -62,13 +62,21 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
         message.leaseUntil = lease;
         claimed.push_back(message);
     }
-    Poco::Int64 leaseUntil = lease;
+    // The due condition again: with several workers (instances, or two builds during a reload) on a
+    // database without a global writer lock, only the one whose update changes the row owns it.
+    std::vector<OutboxMessage> owned;
     for (auto& message : claimed)
-        session << "UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 "
-                   "WHERE id = $3",
-            use(leaseUntil), use(at), use(message.id), now;
+    {
+        Poco::Data::Statement claim(session);
+        claim << "UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 "
+                 "WHERE id = $3 AND ((status = 'pending' AND next_attempt_at <= $4) OR "
+                 "(status = 'sending' AND lease_until < $5))",
+            bind(lease), use(at), use(message.id), bind(timestamp), bind(timestamp);
+        if (claim.execute() == 1)
+            owned.push_back(message);
+    }
     transaction.commit();
-    return claimed;
+    return owned;
 }
 
 namespace
@@ -115,13 +123,26 @@ bool Outbox::markFinal(const OutboxMessage& message, const std::string& status, 
                          bind(message.leaseUntil));
 }
 
+bool Outbox::renewClaim(OutboxMessage& message, Poco::Int64 leaseUntil)
+{
+    Poco::Data::Session session = _storage.session();
+    if (!recordOutcome(session,
+                       "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND status = 'sending' AND lease_until = $3",
+                       bind(leaseUntil), bind(message.id), bind(message.leaseUntil)))
+        return false;
+    message.leaseUntil = leaseUntil;
+    return true;
+}
+
 std::string Outbox::recordReport(const std::string& id, const std::string& report, Poco::Int64 timestamp)
 {
     std::string key = id, value = report, userId;
     Poco::Int64 at = timestamp;
     Poco::Data::Session session = _storage.session();
-    session << "UPDATE outbox SET report = $1, reported_at = $2 WHERE id = $3 RETURNING user_id", use(value), use(at),
-        use(key), into(userId), now;
+    // A final report is never overwritten by a later, lesser one (Kannel does not order its reports).
+    session << "UPDATE outbox SET report = $1, reported_at = $2 WHERE id = $3 "
+               "AND report NOT IN ('delivered', 'failed', 'rejected') RETURNING user_id",
+        use(value), use(at), use(key), into(userId), now;
     return userId;
 }
 

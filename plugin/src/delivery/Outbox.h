@@ -43,6 +43,10 @@ public:
     /// Claims up to `limit` due messages for `leaseSeconds`.
     std::vector<OutboxMessage> claimDue(Poco::Int64 timestamp, int limit, int leaseSeconds);
 
+    /// Extends a claim just before the message is handed to its notifier; false when the claim was
+    /// lost (the message was cancelled, or claimed again after the lease ran out).
+    bool renewClaim(OutboxMessage& message, Poco::Int64 leaseUntil);
+
     /// Outcomes of a claimed message; false when the claim was lost (cancelled or re-claimed).
     bool markDelivered(const OutboxMessage& message, Poco::Int64 timestamp);
     bool markRetry(const OutboxMessage& message, Poco::Int64 nextAttemptAt, const std::string& error,
@@ -52,7 +56,7 @@ public:
                    Poco::Int64 timestamp);
 
     /// Records a provider's delivery report on a message; its user id, or empty when there is no such
-    /// message.
+    /// message or it already has a final report.
     std::string recordReport(const std::string& id, const std::string& report, Poco::Int64 timestamp);
 
     /// A message's delivery report ("" until one arrives).

@@ -5,11 +5,9 @@
 #include "identity/sdk/Notifier.h"
 
 #include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/SSLException.h>
 #include <Poco/NumberParser.h>
-#include <Poco/StreamCopier.h>
 
 #include <memory>
 
@@ -31,19 +29,23 @@ std::string HttpDelivery::exchange(Poco::Net::HTTPRequest& request, const std::s
 {
     try
     {
-        std::unique_ptr<Poco::Net::HTTPClientSession> session;
+        // Connected and (for https) verified by us, with timeouts from the first byte: see OutboundTls.
+        // (HTTPSClientSession cannot take a connected socket in Poco 1.11: it sets its port and throws.
+        // HTTP over the verified TLS socket is the same thing.)
+        Poco::Net::StreamSocket socket = OutboundTls::connect(_url.getHost(), _url.getPort(), _timeout);
         if (_context)
-            session = std::make_unique<Poco::Net::HTTPSClientSession>(_url.getHost(), _url.getPort(), _context);
-        else
-            session = std::make_unique<Poco::Net::HTTPClientSession>(_url.getHost(), _url.getPort());
+            socket = OutboundTls::secure(socket, _url.getHost(), _context);
+        auto session = std::make_unique<Poco::Net::HTTPClientSession>(socket);
         session->setTimeout(_timeout, _timeout, _timeout);
         request.setHost(_url.getHost(), _url.getPort());
         if (!body.empty())
             request.setContentLength64(static_cast<Poco::Int64>(body.size()));
         session->sendRequest(request) << body;
         Poco::Net::HTTPResponse response;
-        std::string answer;
-        Poco::StreamCopier::copyToString(session->receiveResponse(response), answer);
+        std::istream& in = session->receiveResponse(response);
+        std::string answer(64 * 1024, '\0'); // a provider's answer is short; read no more than this
+        in.read(answer.data(), static_cast<std::streamsize>(answer.size()));
+        answer.resize(static_cast<std::size_t>(in.gcount()));
         const int status = response.getStatus();
         if (status >= 200 && status < 300)
             return answer;
@@ -56,6 +58,10 @@ std::string HttpDelivery::exchange(Poco::Net::HTTPRequest& request, const std::s
     catch (const sdk::DeliveryError&)
     {
         throw;
+    }
+    catch (const Poco::Net::SSLConnectionUnexpectedlyClosedException&)
+    {
+        throw sdk::DeliveryError(_what + ": the TLS connection closed unexpectedly", true);
     }
     catch (const Poco::Net::SSLException& error)
     {

@@ -1,6 +1,7 @@
 #include "notifiers/OutboundTls.h"
 
 #include <Poco/Net/IPAddress.h>
+#include <Poco/Net/SocketAddress.h>
 
 namespace identity::reauth
 {
@@ -23,6 +24,24 @@ bool OutboundTls::isLoopback(const std::string& host)
         return true;
     Poco::Net::IPAddress address;
     return Poco::Net::IPAddress::tryParse(host, address) && address.isLoopback();
+}
+
+Poco::Net::StreamSocket OutboundTls::connect(const std::string& host, Poco::UInt16 port, Poco::Timespan timeout)
+{
+    Poco::Net::StreamSocket socket;
+    socket.connect(Poco::Net::SocketAddress(host, port), timeout);
+    socket.setReceiveTimeout(timeout);
+    socket.setSendTimeout(timeout);
+    return socket;
+}
+
+Poco::Net::SecureStreamSocket OutboundTls::secure(const Poco::Net::StreamSocket& connected, const std::string& host,
+                                                  Poco::Net::Context::Ptr context)
+{
+    Poco::Net::SecureStreamSocket socket = Poco::Net::SecureStreamSocket::attach(connected, host, context);
+    socket.completeHandshake();
+    socket.verifyPeerCertificate(host);
+    return socket;
 }
 
 } // namespace identity::reauth

@@ -33,13 +33,14 @@ public:
         return response;
     }
 
-    bool startTls(Poco::Net::Context::Ptr context, const std::string& hostName)
+    /// The reply to STARTTLS; on 2xx the connection is TLS (verified) from here on.
+    int startTls(Poco::Net::Context::Ptr context, const std::string& hostName)
     {
         std::string response;
-        if (!isPositiveCompletion(sendCommand("STARTTLS", response)))
-            return false;
-        socket() = Poco::Net::SecureStreamSocket::attach(socket(), hostName, context);
-        return true;
+        const int status = sendCommand("STARTTLS", response);
+        if (isPositiveCompletion(status))
+            socket() = OutboundTls::secure(socket(), hostName, context);
+        return status;
     }
 };
 
@@ -124,10 +125,9 @@ void SmtpNotifier::disconnect()
 
 void SmtpNotifier::connect()
 {
-    Poco::Net::StreamSocket socket;
-    socket.connect(Poco::Net::SocketAddress(_host, _port), _timeout);
+    Poco::Net::StreamSocket socket = OutboundTls::connect(_host, _port, _timeout);
     if (_tls == Tls::Implicit)
-        socket = Poco::Net::SecureStreamSocket::attach(socket, _host, _context);
+        socket = OutboundTls::secure(socket, _host, _context);
     auto session = std::make_unique<StartTlsSession>(socket);
     session->setTimeout(_timeout);
     ++_connections;
@@ -140,8 +140,10 @@ void SmtpNotifier::connect()
         if (!offers(ehlo, "STARTTLS"))
             throw sdk::DeliveryError("smtp: the server does not offer STARTTLS, which the configuration requires",
                                      false);
-        if (!session->startTls(_context, _host))
-            throw sdk::DeliveryError("smtp: the server refused STARTTLS", false);
+        const int reply = session->startTls(_context, _host);
+        if (reply / 100 != 2)
+            throw sdk::DeliveryError("smtp: the server refused STARTTLS (reply " + std::to_string(reply) + ")",
+                                     reply / 100 == 4);
         ehlo = session->ehlo(_heloName); // capabilities may change under TLS
     }
     if (!_username.empty())
@@ -174,6 +176,17 @@ void SmtpNotifier::deliver(const sdk::Message& message)
 
 void SmtpNotifier::send(const sdk::Message& message)
 {
+    // An SMTPException's text quotes the server's reply and, for a rejected recipient, the address:
+    // only the reply code goes into the error (it is recorded and logged).
+    auto lostConnection = [](const Poco::Exception& error) {
+        // A kept session the server closed meanwhile: end of stream reads as reply 0, or over TLS as
+        // an unexpected close.
+        const auto* smtp = dynamic_cast<const Poco::Net::SMTPException*>(&error);
+        return (smtp && smtp->code() == 0) ||
+               dynamic_cast<const Poco::Net::SSLConnectionUnexpectedlyClosedException*>(&error) ||
+               (!smtp && !dynamic_cast<const Poco::Net::SSLException*>(&error) &&
+                dynamic_cast<const Poco::Net::NetException*>(&error));
+    };
     const bool reused = _session != nullptr;
     try
     {
@@ -181,13 +194,11 @@ void SmtpNotifier::send(const sdk::Message& message)
         {
             deliver(message);
         }
-        catch (const Poco::Net::NetException& error)
+        catch (const Poco::Exception& error)
         {
-            // A kept session the server closed meanwhile: one more try on a fresh one.
-            if (!reused || dynamic_cast<const Poco::Net::SMTPException*>(&error) ||
-                dynamic_cast<const Poco::Net::SSLException*>(&error))
+            if (!reused || !lostConnection(error))
                 throw;
-            disconnect();
+            disconnect(); // one more try on a fresh session
             deliver(message);
         }
     }
@@ -199,11 +210,14 @@ void SmtpNotifier::send(const sdk::Message& message)
     catch (const Poco::Net::SMTPException& error)
     {
         disconnect();
-        // The reply code: 4xx is temporary, 5xx is not. The reply's text is left out: it may quote
-        // the recipient's address.
         const int code = error.code();
-        throw sdk::DeliveryError("smtp: " + error.message() + " (reply " + std::to_string(code) + ")",
-                                 code >= 400 && code < 500);
+        // 4xx is temporary, 5xx is not; 0 is a connection that ended.
+        throw sdk::DeliveryError("smtp: the server answered " + std::to_string(code), code < 500);
+    }
+    catch (const Poco::Net::SSLConnectionUnexpectedlyClosedException& error)
+    {
+        disconnect();
+        throw sdk::DeliveryError("smtp: the TLS connection closed unexpectedly", true);
     }
     catch (const Poco::Net::SSLException& error)
     {
