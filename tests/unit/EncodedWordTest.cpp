@@ -1,7 +1,12 @@
 #include "notifiers/EncodedWord.h"
 #include "templates/MessageTemplates.h"
 
+#include <Poco/AutoPtr.h>
 #include <Poco/Base64Decoder.h>
+#include <Poco/File.h>
+#include <Poco/FileStream.h>
+#include <Poco/TemporaryFile.h>
+#include <Poco/Util/MapConfiguration.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/UTF8Encoding.h>
 
@@ -46,6 +51,7 @@ class EncodedWordTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testChineseSubjectDecodesIntactWithoutSplitCharacters);
     CPPUNIT_TEST(testLineBreaksCannotInjectHeaders);
     CPPUNIT_TEST(testTemplatesCarryCodeMinutesAndProduct);
+    CPPUNIT_TEST(testOperatorTemplateFilesReplaceTheBuiltInOnes);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -95,6 +101,27 @@ public:
         CPPUNIT_ASSERT(sms.text.find("012345") != std::string::npos);
         CPPUNIT_ASSERT(sms.text.find("5 分钟") != std::string::npos);
         CPPUNIT_ASSERT(templates.render("email", "zh", "012345", 5).subject.find("验证码") != std::string::npos);
+    }
+    void testOperatorTemplateFilesReplaceTheBuiltInOnes()
+    {
+        const std::string folder = Poco::TemporaryFile::tempName();
+        Poco::File(folder).createDirectories();
+        auto write = [&](const std::string& name, const std::string& text) {
+            Poco::FileOutputStream out(folder + "/" + name);
+            out << text;
+            return folder + "/" + name;
+        };
+        Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
+        config->setString("templates.sms.zh", write("sms.zh", "【{product}】验证码 {code},{minutes} 分钟有效"));
+        config->setString("templates.email.en.subject", write("subject.en", "Sign-in check for {product}"));
+        MessageTemplates templates("Acme", *config);
+        CPPUNIT_ASSERT_EQUAL(std::string("【Acme】验证码 012345,5 分钟有效"), templates.render("sms", "zh", "012345", 5).text);
+        CPPUNIT_ASSERT_EQUAL(std::string("Sign-in check for Acme"), templates.render("email", "en", "012345", 5).subject);
+        CPPUNIT_ASSERT(templates.render("sms", "en", "012345", 5).text.find("[Acme]") == 0); // the rest stay built in
+
+        config->setString("templates.sms.en", write("sms.en", "no placeholder here"));
+        CPPUNIT_ASSERT_THROW(MessageTemplates("Acme", *config), Poco::DataException);
+        Poco::File(folder).remove(true);
     }
 };
 
