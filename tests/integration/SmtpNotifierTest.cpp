@@ -6,6 +6,8 @@
 
 #include <Poco/DirectoryIterator.h>
 #include <Poco/File.h>
+#include <Poco/FileStream.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/TemporaryFile.h>
 #include <Poco/Util/MapConfiguration.h>
@@ -27,6 +29,7 @@ class SmtpNotifierTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testImplicitTls);
     CPPUNIT_TEST(testTwoHundredMessagesShareOneConnection);
     CPPUNIT_TEST(testNoneIsOnlyForLoopback);
+    CPPUNIT_TEST(testCertificateForAnotherNameIsRefusedEvenWhenTheHandshakeIsSlow);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -183,6 +186,30 @@ public:
         config->setString("tls", "none");
         config->setString("from", "no-reply@example.com");
         CPPUNIT_ASSERT_THROW(reauth::SmtpNotifier{*config}, Poco::InvalidArgumentException);
+    }
+
+    void testCertificateForAnotherNameIsRefusedEvenWhenTheHandshakeIsSlow()
+    {
+        // A certificate our CA vouches for, but for evil.test; the server waits longer than the
+        // client's read timeout before its handshake (Poco alone then skips the name check).
+        PeerProcess::makeCertificate(_folder, "evil", "DNS:evil.test");
+        _server = std::make_unique<PeerProcess>(
+            "slow_tls_server.py", std::vector<std::string>{"--cert", _folder + "/evil.pem", "--key", _folder + "/evil.key",
+                                                           "--delay", "1.5", "--log", _folder + "/slow.log"});
+        auto smtp = notifier("implicit", {{"timeout_seconds", "1"}});
+        assertFails(*smtp, false);
+        // The server writes one line per connection when it closes: not a byte came after the handshake.
+        CPPUNIT_ASSERT(waitFor([&] { return Poco::File(_folder + "/slow.log").exists(); }));
+        Poco::FileInputStream in(_folder + "/slow.log");
+        Poco::JSON::Parser parser;
+        int connections = 0;
+        for (std::string line; std::getline(in, line);)
+        {
+            ++connections;
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(line, 0, parser.parse(line).extract<Poco::JSON::Object::Ptr>()->getValue<int>("received"));
+            parser.reset();
+        }
+        CPPUNIT_ASSERT(connections >= 1);
     }
 
 private:

@@ -1,21 +1,24 @@
 #!/bin/sh
-# make_cert.sh DIR [NAME]
+# make_cert.sh DIR [NAME [SAN]]
 #
 # Creates (with openssl) a throwaway test CA and a server certificate for
 # 127.0.0.1 / localhost signed by it:
 #   DIR/ca.pem, DIR/ca.key          - the CA (trust ca.pem in clients)
 #   DIR/NAME.pem, DIR/NAME.key      - server cert + key (NAME default "server")
-# subjectAltName = IP:127.0.0.1, DNS:localhost.
+# subjectAltName = SAN (default IP:127.0.0.1, DNS:localhost).
 # Idempotent: existing files are kept; the CA is made only if missing and the
 # server certificate only if missing (or not signed by the present CA).
 set -eu
 
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-    echo "usage: $0 DIR [NAME]" >&2
+if [ $# -lt 1 ] || [ $# -gt 3 ]; then
+    echo "usage: $0 DIR [NAME [SAN]]" >&2
     exit 2
 fi
 DIR=$1
 NAME=${2:-server}
+# SAN: the names the server certificate is for (default: this machine). Another value, e.g.
+# DNS:evil.test, makes a certificate the CA vouches for but for somebody else.
+SAN=${3:-IP:127.0.0.1,DNS:localhost}
 OPENSSL=${OPENSSL:-openssl}
 
 mkdir -p "$DIR"
@@ -48,7 +51,7 @@ if [ ! -s "$DIR/$NAME.pem" ] || [ ! -s "$DIR/$NAME.key" ] ||
 basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost
+subjectAltName=$SAN
 EXT
     "$OPENSSL" x509 -req -in "$TMP/$NAME.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \
         -CAcreateserial -CAserial "$TMP/ca.srl" -days 3650 -sha256 \

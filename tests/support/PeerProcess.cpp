@@ -27,10 +27,11 @@ std::string read(const std::string& path)
 
 std::string PeerProcess::script(const std::string& name) { return std::string(IDENTITY_SOURCE_DIR) + "/tests/peers/" + name; }
 
-void PeerProcess::makeCertificate(const std::string& folder)
+void PeerProcess::makeCertificate(const std::string& folder, const std::string& name,
+                                  const std::string& subjectAltName)
 {
-    Poco::ProcessHandle handle =
-        Poco::Process::launch("/bin/sh", {script("make_cert.sh"), folder}, nullptr, nullptr, nullptr);
+    Poco::ProcessHandle handle = Poco::Process::launch("/bin/sh", {script("make_cert.sh"), folder, name, subjectAltName},
+                                                       nullptr, nullptr, nullptr);
     if (handle.wait() != 0)
         throw Poco::RuntimeException("make_cert.sh failed");
 }

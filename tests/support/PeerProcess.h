@@ -29,8 +29,10 @@ public:
     /// tests/peers/<name>
     static std::string script(const std::string& name);
 
-    /// Makes a throwaway CA and a certificate for 127.0.0.1 in `folder` (ca.pem, server.pem, server.key).
-    static void makeCertificate(const std::string& folder);
+    /// Makes a throwaway CA and a certificate for 127.0.0.1 in `folder` (ca.pem, <name>.pem, <name>.key);
+    /// `subjectAltName` names another holder (e.g. "DNS:evil.test").
+    static void makeCertificate(const std::string& folder, const std::string& name = "server",
+                                const std::string& subjectAltName = "IP:127.0.0.1,DNS:localhost");
 
 private:
     std::string _portFile;
