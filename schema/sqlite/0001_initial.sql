@@ -13,9 +13,11 @@ CREATE TABLE users (
     updated_at     INTEGER NOT NULL
 );
 
--- Consecutive wrong passwords per account (sign-in, sudo, old_password) and the lock they lead to.
+-- Consecutive wrong passwords and the lock they lead to, per subject: `user:<id>` for an account
+-- (sign-in, sudo, old_password), `login:<sha256 of the login>` for a sign-in name that has no account,
+-- so that unknown names lock exactly like known ones and the lock tells nothing about who exists.
 CREATE TABLE password_failures (
-    user_id       TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    subject       TEXT PRIMARY KEY,
     consecutive   INTEGER NOT NULL DEFAULT 0,
     locked_until  INTEGER NOT NULL DEFAULT 0
 );

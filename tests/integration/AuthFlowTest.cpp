@@ -24,6 +24,7 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testDeleteUserWithSudoTokenInQuery);
     CPPUNIT_TEST(testReusedRefreshTokenEndsTheSession);
     CPPUNIT_TEST(testTenWrongPasswordsLockPasswordChecks);
+    CPPUNIT_TEST(testUnknownNamesLockLikeAccounts);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -284,6 +285,16 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("900"), locked.headers.get("Retry-After", ""));
         _server->clock().advanceSeconds(900);
         _server->signIn("alice");
+    }
+
+    void testUnknownNamesLockLikeAccounts()
+    {
+        // Were only accounts locked, a 429 would tell that the name exists.
+        for (int i = 0; i < 10; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", "{\"username\":\"nobody\",\"password\":\"Wrong-Horse-9\"}").status);
+        const HttpResult locked = _server->post("/auth/v1/signin", "{\"username\":\"nobody\",\"password\":\"Wrong-Horse-9\"}");
+        CPPUNIT_ASSERT_EQUAL(429, locked.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("900"), locked.headers.get("Retry-After", ""));
     }
 
 private:

@@ -93,7 +93,11 @@ void AuthEndpoints::signIn(const sdk::Request& request, sdk::Response& response)
     const auto user = _d.users.findByLogin(field, login);
     if (!user || user->status != "active")
     {
+        // The same steps as for an account, so neither the answers nor their timing tell who exists.
+        const std::string subject = PasswordGuard::forLogin(field, login);
+        _d.passwordGuard.check(subject);
         _d.passwords.spendVerificationTime(password);
+        _d.passwordGuard.failed(subject);
         throw ApiError::invalidPassword("invalid_credentials");
     }
     if (!passwordMatches(*user, password))
@@ -198,13 +202,14 @@ void AuthEndpoints::sudo(const sdk::Request& request, sdk::Response& response)
 
 bool AuthEndpoints::passwordMatches(const User& user, const std::string& password)
 {
-    _d.passwordGuard.check(user.id);
+    const std::string subject = PasswordGuard::forUser(user.id);
+    _d.passwordGuard.check(subject);
     if (!_d.passwords.verify(password, user.passwordHash))
     {
-        _d.passwordGuard.failed(user.id);
+        _d.passwordGuard.failed(subject);
         return false;
     }
-    _d.passwordGuard.succeeded(user.id);
+    _d.passwordGuard.succeeded(subject);
     return true;
 }
 
@@ -260,6 +265,7 @@ void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& respo
         if (auto owner = std::dynamic_pointer_cast<sdk::UserDataOwner>(entry->service))
             owner->eraseUser(session, principal.userId);
     _d.sessions.removeAll(session, principal.userId);
+    _d.passwordGuard.forget(session, PasswordGuard::forUser(principal.userId));
     _d.users.remove(session, principal.userId);
     transaction.commit();
     _d.audit.record("user_deleted", principal.userId, Poco::JSON::Object());

@@ -9,21 +9,28 @@
 namespace identity::host
 {
 
-/// Limits password guessing per account, wherever a password is checked (sign-in, sudo, the old
-/// password of a change): after `failuresBeforeLock` consecutive wrong passwords, password checks for
-/// the account answer 429 for `lockSeconds`, before any hashing is done. A right password resets the
-/// count.
+/// Limits password guessing, wherever a password is checked (sign-in, sudo, the old password of a
+/// change): after `failuresBeforeLock` consecutive wrong passwords, password checks for the subject
+/// answer 429 for `lockSeconds`, before any hashing is done. A right password resets the count.
+/// The subject is the account (`forUser`) or, for a sign-in name with no account, that name
+/// (`forLogin`): unknown names lock exactly like known ones, so the lock reveals nobody.
 class PasswordGuard
 {
 public:
     PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk::AuditLog& audit, int failuresBeforeLock,
                   int lockSeconds);
 
-    /// Throws ApiError 429 with Retry-After while the account is locked.
-    void check(const std::string& userId);
+    static std::string forUser(const std::string& userId);
+    static std::string forLogin(const std::string& field, const std::string& value);
 
-    void failed(const std::string& userId);
-    void succeeded(const std::string& userId);
+    /// Throws ApiError 429 with Retry-After while the subject is locked.
+    void check(const std::string& subject);
+
+    void failed(const std::string& subject);
+    void succeeded(const std::string& subject);
+
+    /// Drops an account's count (the account is being deleted).
+    void forget(Poco::Data::Session& session, const std::string& subject);
 
 private:
     sdk::Storage& _storage;
