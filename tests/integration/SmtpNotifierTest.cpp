@@ -28,6 +28,8 @@ class SmtpNotifierTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testRefusedConnectionIsTransient);
     CPPUNIT_TEST(testImplicitTls);
     CPPUNIT_TEST(testTwoHundredMessagesShareOneConnection);
+    CPPUNIT_TEST(testAuthLogin);
+    CPPUNIT_TEST(testIdleSessionIsReopened);
     CPPUNIT_TEST(testNoneIsOnlyForLoopback);
     CPPUNIT_TEST(testCertificateForAnotherNameIsRefusedEvenWhenTheHandshakeIsSlow);
     CPPUNIT_TEST_SUITE_END();
@@ -177,6 +179,24 @@ public:
         CPPUNIT_ASSERT(waitFor([&] { return stat("messages") == 200; }));
         CPPUNIT_ASSERT_EQUAL(1L, stat("connections"));
         CPPUNIT_ASSERT_EQUAL(1, smtp->connections());
+    }
+
+    void testAuthLogin()
+    {
+        startServer("starttls");
+        notifier("starttls", {{"auth", "login"}})->send(message());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), delivered());
+        CPPUNIT_ASSERT_EQUAL(1L, stat("auth_successes"));
+    }
+
+    void testIdleSessionIsReopened()
+    {
+        startServer("starttls");
+        auto smtp = notifier("starttls", {{"idle_seconds", "0"}}); // every session is idle at once
+        smtp->send(message(1));
+        smtp->send(message(2));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), delivered());
+        CPPUNIT_ASSERT_EQUAL(2, smtp->connections());
     }
 
     void testNoneIsOnlyForLoopback()

@@ -3,6 +3,7 @@
 #include "notifiers/MailComposer.h"
 #include "notifiers/OutboundTls.h"
 
+#include <Poco/Base64Encoder.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/MailMessage.h>
 #include <Poco/Net/NetException.h>
@@ -13,11 +14,23 @@
 #include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
 
+#include <sstream>
+
 namespace identity::reauth
 {
 
 namespace
 {
+std::string base64(const std::string& text)
+{
+    std::ostringstream out;
+    Poco::Base64Encoder encoder(out);
+    encoder.rdbuf()->setLineLength(0);
+    encoder << text;
+    encoder.close();
+    return out.str();
+}
+
 /// SMTPClientSession with a STARTTLS that names the server: SNI is sent and the certificate is
 /// checked against the configured host name, also when the socket was connected by us (with a timeout).
 class StartTlsSession : public Poco::Net::SMTPClientSession
@@ -31,6 +44,21 @@ public:
         std::string response;
         login(name, response);
         return response;
+    }
+
+    /// AUTH LOGIN: Poco's recognises only a "Username:" prompt and, given another (aiosmtpd asks
+    /// "User Name"), sends nothing and leaves the exchange half done. Servers ask for the user name
+    /// first; the prompt's words do not matter.
+    void authLogin(const std::string& username, const std::string& password)
+    {
+        std::string response;
+        int status = sendCommand("AUTH LOGIN", response);
+        if (isPositiveIntermediate(status))
+            status = sendCommand(base64(username), response);
+        if (isPositiveIntermediate(status))
+            status = sendCommand(base64(password), response);
+        if (!isPositiveCompletion(status))
+            throw Poco::Net::SMTPException("AUTH LOGIN failed", status);
     }
 
     /// The reply to STARTTLS; on 2xx the connection is TLS (verified) from here on.
@@ -80,6 +108,7 @@ SmtpNotifier::SmtpNotifier(const Poco::Util::AbstractConfiguration& config)
     : _host(config.getString("host", "")), _port(static_cast<Poco::UInt16>(config.getInt("port", 587))),
       _username(config.getString("username", "")), _password(config.getString("password", "")),
       _from(config.getString("from", "")), _heloName(config.getString("helo", "localhost")),
+      _auth(config.getString("auth", "auto")),
       _timeout(config.getInt("timeout_seconds", 10), 0), _idle(config.getInt("idle_seconds", 30), 0),
       _reuse(config.getBool("reuse_connection", true))
 {
@@ -89,6 +118,8 @@ SmtpNotifier::SmtpNotifier(const Poco::Util::AbstractConfiguration& config)
         throw Poco::InvalidArgumentException("email.smtp.from is not set");
     if (_password.find("${") != std::string::npos)
         throw Poco::InvalidArgumentException("email.smtp.password names an environment variable that is not set");
+    if (_auth != "auto" && _auth != "plain" && _auth != "login")
+        throw Poco::InvalidArgumentException("email.smtp.auth must be auto, plain or login", _auth);
     const std::string tls = config.getString("tls", "starttls");
     if (tls == "starttls")
         _tls = Tls::StartTls;
@@ -148,14 +179,12 @@ void SmtpNotifier::connect()
     }
     if (!_username.empty())
     {
-        Poco::Net::SMTPClientSession::LoginMethod method;
-        if (offersAuth(ehlo, "PLAIN"))
-            method = Poco::Net::SMTPClientSession::AUTH_PLAIN;
-        else if (offersAuth(ehlo, "LOGIN"))
-            method = Poco::Net::SMTPClientSession::AUTH_LOGIN;
+        if (_auth != "login" && offersAuth(ehlo, "PLAIN"))
+            session->login(_heloName, Poco::Net::SMTPClientSession::AUTH_PLAIN, _username, _password);
+        else if (_auth != "plain" && offersAuth(ehlo, "LOGIN"))
+            session->authLogin(_username, _password);
         else
-            throw sdk::DeliveryError("smtp: the server offers neither AUTH PLAIN nor AUTH LOGIN", false);
-        session->login(_heloName, method, _username, _password);
+            throw sdk::DeliveryError("smtp: the server does not offer the configured AUTH mechanism", false);
     }
     _session = std::move(session);
 }

@@ -18,7 +18,8 @@ namespace identity::reauth
 /// credentials leave; checked again after the upgrade), `implicit` (TLS from the first byte, port 465),
 /// or `none` (allowed only for a loopback server, for development). The server's certificate is
 /// verified against the host name (SNI sent), with the system's CAs or `ca_file`. AUTH PLAIN or LOGIN
-/// when `username` is set. Connect and read time out after `timeout_seconds`. One session is kept for
+/// when `username` is set (`auth`: `auto` takes PLAIN when offered, else LOGIN; `plain` or `login`
+/// insists on one). Connect and read time out after `timeout_seconds`. One session is kept for
 /// consecutive messages and reopened after an error or `idle_seconds` without use.
 ///
 /// Failures: SMTP 4xx, refused connections, timeouts and broken connections are transient; 5xx
@@ -53,6 +54,7 @@ private:
     std::string _password;
     std::string _from;
     std::string _heloName;
+    std::string _auth;
     Poco::Timespan _timeout;
     Poco::Timespan _idle;
     bool _reuse;
