@@ -6,6 +6,8 @@
 #include "identity/sdk/Crypto.h"
 
 #include <Poco/FileStream.h>
+
+#include <regex>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/RejectCertificateHandler.h>
@@ -102,6 +104,18 @@ std::string IdentityServer::createUser(const User& user, const std::string& pass
             "the password must be 8 to 64 characters with upper- and lower-case letters, a digit and a symbol");
     if (user.username.empty() && user.email.empty() && user.phoneNumber.empty())
         throw Poco::InvalidArgumentException("a user needs a username, an email or a phone number");
+    // What later becomes a mail header, an SMS destination or a sign-in name must be plain.
+    static const std::regex email("[^\\s@<>\"(),;:]{1,64}@[A-Za-z0-9.-]{1,253}\\.[A-Za-z]{2,63}");
+    static const std::regex phone("\\+[1-9][0-9]{6,14}");
+    static const std::regex username("[A-Za-z0-9._-]{1,64}");
+    if (!user.email.empty() && !std::regex_match(user.email, email))
+        throw Poco::InvalidArgumentException("--email is not a plain address (name@domain.tld)");
+    if (!user.phoneNumber.empty() && !std::regex_match(user.phoneNumber, phone))
+        throw Poco::InvalidArgumentException("--phone must be in E.164 form, e.g. +8613800138000");
+    if (!user.username.empty() && !std::regex_match(user.username, username))
+        throw Poco::InvalidArgumentException("--username may hold letters, digits, '.', '_' and '-' (1 to 64)");
+    if (user.locale != "en" && user.locale != "zh" && !user.locale.empty())
+        throw Poco::InvalidArgumentException("--locale must be en or zh");
     User record = user;
     record.passwordHash = _passwords->hash(password);
     return _users->create(record);
