@@ -7,8 +7,6 @@
 namespace identity::reauth
 {
 
-namespace
-{
 std::string base64(const std::string& bytes)
 {
     std::ostringstream out;
@@ -19,6 +17,8 @@ std::string base64(const std::string& bytes)
     return out.str();
 }
 
+namespace
+{
 std::size_t sequenceLength(unsigned char lead)
 {
     if (lead < 0x80)

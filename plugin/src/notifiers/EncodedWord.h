@@ -10,4 +10,7 @@ namespace identity::reauth
 /// without control characters is returned as it is; CR and LF are always removed (no header injection).
 std::string encodeHeaderWord(const std::string& utf8);
 
+/// RFC 2045 base64 on one line (mail headers, SMTP AUTH).
+std::string base64(const std::string& bytes);
+
 } // namespace identity::reauth

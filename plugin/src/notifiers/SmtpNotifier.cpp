@@ -1,9 +1,9 @@
 #include "notifiers/SmtpNotifier.h"
 
+#include "notifiers/EncodedWord.h"
 #include "notifiers/MailComposer.h"
 #include "notifiers/OutboundTls.h"
 
-#include <Poco/Base64Encoder.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/MailMessage.h>
 #include <Poco/Net/NetException.h>
@@ -14,23 +14,11 @@
 #include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
 
-#include <sstream>
-
 namespace identity::reauth
 {
 
 namespace
 {
-std::string base64(const std::string& text)
-{
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder << text;
-    encoder.close();
-    return out.str();
-}
-
 /// SMTPClientSession with a STARTTLS that names the server: SNI is sent and the certificate is
 /// checked against the configured host name, also when the socket was connected by us (with a timeout).
 class StartTlsSession : public Poco::Net::SMTPClientSession
