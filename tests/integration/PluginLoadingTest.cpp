@@ -27,7 +27,7 @@ std::string statusOf(TestServer& server, const std::string& name, std::string& e
     for (const auto& status : server.server().plugins().status())
         if (status.name == name)
         {
-            error = status.error;
+            error = status.lastError;
             return status.state;
         }
     return "absent";

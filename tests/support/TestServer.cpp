@@ -1,5 +1,7 @@
 #include "support/TestServer.h"
 
+#include "app/ConfigurationValues.h"
+
 #include <Poco/DirectoryIterator.h>
 #include <Poco/Environment.h>
 #include <Poco/File.h>
@@ -147,6 +149,8 @@ TestServer::TestServer(const Overrides& overrides)
     _server = std::make_unique<host::IdentityServer>(*_config, _clock);
     _server->start();
 }
+
+std::map<std::string, std::string> TestServer::settings() const { return host::configurationValues(*_config); }
 
 TestServer::~TestServer()
 {

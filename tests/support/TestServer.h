@@ -47,6 +47,8 @@ public:
     ~TestServer();
 
     host::ManualClock& clock() { return _clock; }
+    /// The configuration the server was started with, as key-value pairs.
+    std::map<std::string, std::string> settings() const;
     host::IdentityServer& server() { return *_server; }
     const std::string& folder() const { return _folder; }
 

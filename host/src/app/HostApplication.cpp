@@ -1,7 +1,9 @@
 #include "app/HostApplication.h"
 
+#include "app/ConfigValidator.h"
 #include "app/IdentityServer.h"
 #include "app/JsonLogFormatter.h"
+#include "support/FileWatcher.h"
 #include "support/SystemClock.h"
 
 #include <Poco/AsyncChannel.h>
@@ -15,11 +17,29 @@
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/JSONConfiguration.h>
 #include <Poco/Util/MapConfiguration.h>
+#include <Poco/Util/SystemConfiguration.h>
 
 #include <iostream>
+#include <sstream>
+
+#include <signal.h>
 
 namespace identity::host
 {
+
+namespace
+{
+/// The signals the serving loop waits for. They are blocked in every thread (from the first, before
+/// any other starts), so that none of them kills the process by default: SIGHUP reloads.
+sigset_t servingSignals()
+{
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int number : {SIGHUP, SIGINT, SIGQUIT, SIGTERM})
+        sigaddset(&signals, number);
+    return signals;
+}
+} // namespace
 
 using Poco::Util::Option;
 using Poco::Util::OptionCallback;
@@ -58,20 +78,104 @@ void HostApplication::handleOption(const std::string& name, const std::string& v
         _userFields[name] = value;
 }
 
+Poco::JSON::Object::Ptr HostApplication::validConfiguration() const
+{
+    Poco::JSON::Object::Ptr document = ConfigValidator::document(_configFile, _defines);
+    ConfigValidator::require(document);
+    return document;
+}
+
+void HostApplication::addConfiguration(Poco::Util::LayeredConfiguration& config, const Poco::JSON::Object::Ptr& document)
+{
+    // One document, the file with the command line's overrides applied: what was validated is what runs.
+    std::ostringstream text;
+    document->stringify(text);
+    std::istringstream in(text.str());
+    Poco::AutoPtr<Poco::Util::JSONConfiguration> layer(new Poco::Util::JSONConfiguration);
+    layer->load(in);
+    config.add(layer, PRIO_APPLICATION, false);
+}
+
 void HostApplication::initialize(Poco::Util::Application& self)
 {
+    const sigset_t signals = servingSignals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     if (!_helpRequested)
     {
-        // The file first, then the command line's overrides above it.
-        Poco::AutoPtr<Poco::Util::JSONConfiguration> file(new Poco::Util::JSONConfiguration(_configFile));
-        config().add(file, PRIO_APPLICATION, false);
-        Poco::AutoPtr<Poco::Util::MapConfiguration> overrides(new Poco::Util::MapConfiguration);
-        for (const auto& define : _defines)
-            overrides->setString(define.first, define.second);
-        config().add(overrides, PRIO_APPLICATION - 10, false);
+        try
+        {
+            addConfiguration(config(), validConfiguration());
+        }
+        catch (const Poco::Exception& error)
+        {
+            _configError = error.message(); // main() reports it; `config check` lists it
+        }
         configureLogging();
     }
     ServerApplication::initialize(self);
+}
+
+void HostApplication::reloadConfiguration(IdentityServer& server)
+{
+    std::lock_guard<std::mutex> lock(_reloading);
+    try
+    {
+        Poco::JSON::Object::Ptr document = validConfiguration();
+        Poco::AutoPtr<Poco::Util::LayeredConfiguration> fresh(new Poco::Util::LayeredConfiguration);
+        fresh->add(new Poco::Util::SystemConfiguration, PRIO_SYSTEM, false);
+        addConfiguration(*fresh, document);
+        server.reconfigure(fresh);
+    }
+    catch (const Poco::Exception& error)
+    {
+        logger().error("configuration reload refused, the running configuration stays: %s", error.displayText());
+    }
+    catch (const std::exception& error)
+    {
+        logger().error("configuration reload refused, the running configuration stays: %s", std::string(error.what()));
+    }
+}
+
+int HostApplication::checkConfiguration()
+{
+    if (_configError.empty())
+    {
+        std::cout << _configFile << ": valid" << std::endl;
+        return EXIT_OK;
+    }
+    std::cerr << _configFile << ": " << _configError << std::endl;
+    return EXIT_CONFIG;
+}
+
+int HostApplication::serve()
+{
+    SystemClock clock;
+    IdentityServer server(config(), clock);
+    server.start();
+    std::unique_ptr<FileWatcher> configWatcher;
+    if (config().getBool("development.enabled", false))
+    {
+        configWatcher = std::make_unique<FileWatcher>([this, &server](const std::string&) {
+            logger().information("the configuration file changed, reloading it");
+            reloadConfiguration(server);
+        }, std::chrono::milliseconds(config().getInt("development.debounce_ms", 150)));
+        configWatcher->watch({{"config", _configFile}});
+    }
+    const sigset_t signals = servingSignals();
+    for (;;)
+    {
+        int number = 0;
+        if (sigwait(&signals, &number) != 0)
+            continue;
+        if (number != SIGHUP)
+            break;
+        logger().information("SIGHUP: reloading the configuration");
+        reloadConfiguration(server);
+    }
+    configWatcher.reset();
+    logger().information("stopping: draining requests in flight");
+    server.stop();
+    return EXIT_OK;
 }
 
 void HostApplication::configureLogging()
@@ -123,14 +227,28 @@ int HostApplication::main(const std::vector<std::string>& args)
     {
         Poco::Util::HelpFormatter help(options());
         help.setCommand(commandName());
-        help.setUsage("[--config=FILE] [--define=KEY=VALUE…] [user create --username=… --email=… --phone=… "
-                      "--password=…]");
+        help.setUsage("[--config=FILE] [--define=KEY=VALUE…] [config check | user create --username=… --email=… "
+                      "--phone=… --password=…]");
         help.setHeader("The identity host: CloudBase auth v1 compatible, with plugins.");
         help.format(std::cout);
         return EXIT_OK;
     }
     try
     {
+        if (!args.empty())
+        {
+            // A command ends on Ctrl-C like any other.
+            const sigset_t signals = servingSignals();
+            pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+        }
+        if (args.size() == 2 && args[0] == "config" && args[1] == "check")
+            return checkConfiguration();
+        if (!_configError.empty())
+        {
+            logger().fatal(_configError);
+            std::cerr << "identity-host: " << _configError << std::endl;
+            return EXIT_CONFIG;
+        }
         if (args.size() == 2 && args[0] == "user" && args[1] == "create")
             return createUser();
         if (!args.empty())
@@ -138,13 +256,7 @@ int HostApplication::main(const std::vector<std::string>& args)
             std::cerr << "unknown command; see --help" << std::endl;
             return EXIT_USAGE;
         }
-        SystemClock clock;
-        IdentityServer server(config(), clock);
-        server.start();
-        waitForTerminationRequest();
-        logger().information("stopping: draining requests in flight");
-        server.stop();
-        return EXIT_OK;
+        return serve();
     }
     catch (const Poco::Exception& error)
     {

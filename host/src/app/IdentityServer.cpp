@@ -1,13 +1,19 @@
 #include "app/IdentityServer.h"
 
+#include "app/ConfigurationValues.h"
 #include "auth/PasswordPolicy.h"
 
 #include "identity/sdk/ApiError.h"
 #include "identity/sdk/Crypto.h"
 
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/File.h>
 #include <Poco/FileStream.h>
 
 #include <regex>
+#include <set>
+
+#include <stdlib.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/RejectCertificateHandler.h>
@@ -29,7 +35,7 @@ std::string environmentId(const Poco::Util::AbstractConfiguration& config)
 } // namespace
 
 IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock)
-    : _config(config), _clock(clock)
+    : _config(&config, true), _clock(clock)
 {
     // Outbound TLS (notifiers) fails closed: a certificate that does not verify is rejected, never
     // accepted after asking a console.
@@ -75,7 +81,14 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         config.getInt("tokens.refresh_ttl", 2592000)});
     _pluginServices = std::make_unique<PluginServices>(
         PluginServices{_audit, _clock, _random, *_database, _messages, *_secrets});
-    _plugins = std::make_unique<PluginManager>(*_pluginServices, _loader);
+    char folder[] = "/tmp/identity-host-plugins-XXXXXX";
+    if (!::mkdtemp(folder))
+        throw Poco::CreateFileException("cannot create a private folder for plugin libraries under /tmp");
+    _privateFolder = folder;
+    _plugins = std::make_unique<PluginManager>(
+        *_pluginServices, _loader,
+        [this](const std::vector<std::shared_ptr<PluginGeneration>>& generations) { publish(generations); },
+        _privateFolder);
     const std::string admin = config.getString("admin.token", "");
     if (!admin.empty() && admin.find("${") == std::string::npos)
     {
@@ -90,6 +103,8 @@ IdentityServer::~IdentityServer()
     try
     {
         stop();
+        _plugins.reset();
+        Poco::File(_privateFolder).remove(true);
     }
     catch (...)
     {
@@ -121,30 +136,57 @@ std::string IdentityServer::createUser(const User& user, const std::string& pass
     return _users->create(record);
 }
 
-Poco::JSON::Array::Ptr IdentityServer::pluginStates(bool withErrors) const
+std::vector<std::string> IdentityServer::unreadiness() const
 {
-    Poco::JSON::Array::Ptr plugins = new Poco::JSON::Array;
+    std::vector<std::string> reasons;
+    if (!_database->ping())
+        reasons.push_back("database: SELECT 1 failed");
     for (const auto& status : _plugins->status())
-    {
-        Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
-        entry->set("name", status.name);
-        entry->set("version", status.version);
-        entry->set("state", status.state);
-        if (withErrors) // the reasons are for the operator (admin API), not for anyone who asks
-            entry->set("error", status.error);
-        plugins->add(entry);
-    }
-    return plugins;
+        if (status.state == "failed")
+            reasons.push_back("plugin '" + status.name + "' is not running");
+    return reasons;
+}
+
+void IdentityServer::requireAdmin(const sdk::Request& request) const
+{
+    const std::string token = Authenticator::bearerToken(request.header("Authorization"));
+    if (!sdk::crypto::constantTimeEquals(sdk::crypto::sha256(token), sdk::crypto::sha256(_adminToken)))
+        throw ApiError::unauthenticated();
 }
 
 void IdentityServer::addOperationsRoutes(RouteTable& table)
 {
     using Auth = sdk::Route::Auth;
+    // Public: states and reasons, never the operator's error texts (those are in /admin/plugins).
+    auto health = [this](sdk::Response& response, bool readiness) {
+        const std::vector<std::string> reasons = unreadiness();
+        Poco::JSON::Array::Ptr plugins = new Poco::JSON::Array;
+        for (const auto& status : _plugins->status())
+        {
+            Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
+            entry->set("name", status.name);
+            entry->set("version", status.version);
+            entry->set("state", status.state);
+            entry->set("generation", status.generation);
+            plugins->add(entry);
+        }
+        Poco::JSON::Array::Ptr why = new Poco::JSON::Array;
+        for (const auto& reason : reasons)
+            why->add(reason);
+        response.body->set("status", reasons.empty() ? "ok" : (readiness ? "unavailable" : "degraded"));
+        response.body->set("plugins", plugins);
+        if (!reasons.empty())
+        {
+            response.body->set("reasons", why);
+            if (readiness)
+                response.status = 503;
+        }
+    };
     table.addRoute(sdk::Route{"GET", "/healthz", Auth::None,
-                              [this](const sdk::Request&, sdk::Response& response) {
-                                  response.body->set("status", "ok");
-                                  response.body->set("plugins", pluginStates(false));
-                              }},
+                              [health](const sdk::Request&, sdk::Response& response) { health(response, false); }},
+                   nullptr);
+    table.addRoute(sdk::Route{"GET", "/readyz", Auth::None,
+                              [health](const sdk::Request&, sdk::Response& response) { health(response, true); }},
                    nullptr);
     table.addRoute(sdk::Route{"GET", "/metrics", Auth::None,
                               [this](const sdk::Request&, sdk::Response& response) {
@@ -155,85 +197,201 @@ void IdentityServer::addOperationsRoutes(RouteTable& table)
                                       text += "identity_http_requests_total{class=\"" + std::to_string(c) +
                                               "xx\"} " + std::to_string(counters.byClass[c].load()) + "\n";
                                   int running = 0;
+                                  std::string generations;
                                   for (const auto& status : _plugins->status())
+                                  {
                                       running += status.state == "running";
+                                      generations += "identity_plugin_generation{plugin=\"" + status.name + "\"} " +
+                                                     std::to_string(status.generation) + "\n";
+                                  }
                                   text += "# HELP identity_plugins_running Plugins loaded and serving.\n"
                                           "# TYPE identity_plugins_running gauge\nidentity_plugins_running " +
                                           std::to_string(running) + "\n";
+                                  text += "# HELP identity_plugin_generation The generation serving, by plugin.\n"
+                                          "# TYPE identity_plugin_generation gauge\n" + generations;
                                   response.contentType = "text/plain; version=0.0.4; charset=utf-8";
                                   response.text = text;
                               }},
                    nullptr);
-    if (_adminToken.empty())
-        return;
-    table.addRoute(sdk::Route{"GET", "/admin/plugins", Auth::None,
-                              [this](const sdk::Request& request, sdk::Response& response) {
-                                  const std::string token = Authenticator::bearerToken(request.header("Authorization"));
-                                  if (!sdk::crypto::constantTimeEquals(sdk::crypto::sha256(token),
-                                                                       sdk::crypto::sha256(_adminToken)))
-                                      throw ApiError::unauthenticated();
-                                  response.body->set("plugins", pluginStates(true));
-                              }},
-                   nullptr);
+    if (!_adminToken.empty())
+        addAdminRoutes(table);
 }
 
-void IdentityServer::publishRoutes()
+void IdentityServer::addAdminRoutes(RouteTable& table)
 {
+    using Auth = sdk::Route::Auth;
+    table.addRoute(sdk::Route{"GET", "/admin/plugins", Auth::None,
+                              [this](const sdk::Request& request, sdk::Response& response) {
+                                  requireAdmin(request);
+                                  Poco::JSON::Array::Ptr plugins = new Poco::JSON::Array;
+                                  for (const auto& status : _plugins->status())
+                                  {
+                                      Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
+                                      entry->set("name", status.name);
+                                      entry->set("version", status.version);
+                                      entry->set("sdk_version", status.sdkVersion);
+                                      entry->set("state", status.state);
+                                      entry->set("generation", status.generation);
+                                      entry->set("library", status.library);
+                                      entry->set("loaded_at",
+                                                 status.generation == 0
+                                                     ? std::string()
+                                                     : Poco::DateTimeFormatter::format(status.loadedAt,
+                                                                                       "%Y-%m-%dT%H:%M:%S.%iZ"));
+                                      Poco::JSON::Array::Ptr routes = new Poco::JSON::Array;
+                                      for (const auto& route : status.routes)
+                                          routes->add(route);
+                                      entry->set("routes", routes);
+                                      entry->set("last_error", status.lastError);
+                                      plugins->add(entry);
+                                  }
+                                  response.body->set("plugins", plugins);
+                              }},
+                   nullptr);
+    // One exact route per configured plugin: the route table matches whole paths.
+    for (const auto& status : _plugins->status())
+    {
+        const std::string name = status.name;
+        table.addRoute(sdk::Route{"POST", "/admin/plugins/" + name + "/reload", Auth::None,
+                                  [this, name](const sdk::Request& request, sdk::Response& response) {
+                                      requireAdmin(request);
+                                      bool reloaded = false;
+                                      try
+                                      {
+                                          reloaded = _plugins->reload(name);
+                                      }
+                                      catch (const Poco::NotFoundException&)
+                                      {
+                                          throw ApiError::notFound();
+                                      }
+                                      for (const auto& status : _plugins->status())
+                                          if (status.name == name)
+                                          {
+                                              response.body->set("name", name);
+                                              response.body->set("reloaded", reloaded);
+                                              response.body->set("generation", status.generation);
+                                              response.body->set("last_error", status.lastError);
+                                          }
+                                      if (!reloaded)
+                                          response.status = 409; // the previous build keeps serving
+                                  }},
+                       nullptr);
+    }
+}
+
+void IdentityServer::publish(const std::vector<std::shared_ptr<PluginGeneration>>& generations)
+{
+    std::lock_guard<std::mutex> lock(_publishing);
     auto table = std::make_shared<RouteTable>();
     _endpoints->addTo(*table);
     addOperationsRoutes(*table);
-    // A plugin whose routes or services collide with what is already served is refused as a whole.
-    for (const auto& generation : std::vector<std::shared_ptr<PluginGeneration>>(_plugins->generations()))
+    auto messages = std::make_shared<MessageCatalog::Messages>();
+    for (const auto& generation : generations)
     {
-        RouteTable candidate = *table;
-        try
-        {
-            for (const auto& route : generation->context().routes())
-                candidate.addRoute(route, generation);
-            for (const auto& service : generation->context().services())
-                candidate.addService(service.first, service.second, generation);
-            *table = std::move(candidate);
-        }
-        catch (const Poco::Exception& error)
-        {
-            _plugins->reject(generation, error.displayText());
-        }
+        const std::string name = generation->manifest().name;
+        for (const auto& route : generation->context().routes())
+            table->addRoute(route, generation);
+        for (const auto& service : generation->context().services())
+            table->addService(service.first, service.second, generation);
+        for (const auto& message : generation->context().messages())
+            if (!messages->emplace(message).second)
+                throw Poco::ExistsException("plugin '" + name + "' defines a message another plugin defines",
+                                            message.first);
     }
+    // Messages first: a route that is served finds its descriptions.
+    _messages.publishPluginMessages(messages);
     _dispatcher.publish(table);
+}
+
+void IdentityServer::watchPluginBuilds()
+{
+    if (!_buildWatcher)
+        _buildWatcher = std::make_unique<FileWatcher>(
+            [this](const std::string& name) {
+                Poco::Logger::get("identity.plugins").information("plugin '%s': a new build landed, reloading", name);
+                try
+                {
+                    _plugins->reload(name);
+                }
+                catch (const Poco::NotFoundException&)
+                {
+                }
+            },
+            std::chrono::milliseconds(_config->getInt("development.debounce_ms", 150)));
+    _buildWatcher->watch(_plugins->libraries());
+}
+
+std::vector<std::string> IdentityServer::reconfigure(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config)
+{
+    auto& logger = Poco::Logger::get("identity.host");
+    const std::map<std::string, std::string> before = configurationValues(*_config);
+    const std::map<std::string, std::string> after = configurationValues(*config);
+    std::vector<std::string> restart;
+    std::set<std::string> keys;
+    for (const auto& entry : before)
+        keys.insert(entry.first);
+    for (const auto& entry : after)
+        keys.insert(entry.first);
+    for (const std::string& key : keys)
+    {
+        if (key.rfind("plugins.", 0) == 0)
+            continue;
+        auto was = before.find(key), is = after.find(key);
+        if (was == before.end() || is == after.end() || was->second != is->second)
+            restart.push_back(key);
+    }
+    _config = config;
+    _plugins->apply(PluginSpec::fromConfiguration(*_config));
+    publish(_plugins->generations()); // the admin routes follow the configured plugins
+    if (_buildWatcher)
+        _buildWatcher->watch(_plugins->libraries());
+    if (restart.empty())
+        logger.information("configuration reloaded");
+    else
+    {
+        std::string list;
+        for (const auto& key : restart)
+            list += (list.empty() ? "" : ", ") + key;
+        logger.warning("configuration reloaded; these changed keys take effect only after a restart: %s", list);
+    }
+    return restart;
 }
 
 void IdentityServer::start()
 {
     auto& logger = Poco::Logger::get("identity.host");
-    _plugins->loadAll(_config);
-    publishRoutes();
+    publish({});
+    _plugins->apply(PluginSpec::fromConfiguration(*_config));
+    publish(_plugins->generations());
+    if (_config->getBool("development.enabled", false))
+        watchPluginBuilds();
 
     HttpSettings http;
-    http.maxBodyBytes = static_cast<std::size_t>(_config.getInt("server.max_body_bytes", 16384));
-    http.defaultClientId = environmentId(_config);
+    http.maxBodyBytes = static_cast<std::size_t>(_config->getInt("server.max_body_bytes", 16384));
+    http.defaultClientId = environmentId(*_config);
     http.clients.insert(http.defaultClientId);
-    for (int i = 0; _config.has("environment.clients[" + std::to_string(i) + "]"); ++i)
-        http.clients.insert(_config.getString("environment.clients[" + std::to_string(i) + "]"));
-    for (int i = 0; _config.has("server.trusted_proxies[" + std::to_string(i) + "]"); ++i)
-        http.trustedProxies.insert(_config.getString("server.trusted_proxies[" + std::to_string(i) + "]"));
+    for (int i = 0; _config->has("environment.clients[" + std::to_string(i) + "]"); ++i)
+        http.clients.insert(_config->getString("environment.clients[" + std::to_string(i) + "]"));
+    for (int i = 0; _config->has("server.trusted_proxies[" + std::to_string(i) + "]"); ++i)
+        http.trustedProxies.insert(_config->getString("server.trusted_proxies[" + std::to_string(i) + "]"));
     _requestContext = std::unique_ptr<RequestContext>(new RequestContext{
         http, _dispatcher, _messages, *_authenticator, _random, Poco::Logger::get("identity.access"),
         Poco::Logger::get("identity.error"), {}});
 
-    const int threads = _config.getInt("server.threads", 32);
+    const int threads = _config->getInt("server.threads", 32);
     // Poco's default pool caps at 16 threads whatever the parameters say: give the server its own.
     _threads = std::make_unique<Poco::ThreadPool>(2, threads, 60);
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(threads);
-    params->setMaxQueued(_config.getInt("server.max_queued", 256));
+    params->setMaxQueued(_config->getInt("server.max_queued", 256));
     params->setKeepAlive(true);
     params->setMaxKeepAliveRequests(1000);
     params->setKeepAliveTimeout(Poco::Timespan(10, 0));
     params->setTimeout(Poco::Timespan(15, 0));
-    const Poco::Net::SocketAddress address(_config.getString("server.host", "127.0.0.1"),
-                                           static_cast<Poco::UInt16>(_config.getInt("server.port", 8080)));
-    const std::string certificate = _config.getString("server.tls.certificate", "");
-    const std::string privateKey = _config.getString("server.tls.private_key", "");
+    const Poco::Net::SocketAddress address(_config->getString("server.host", "127.0.0.1"),
+                                           static_cast<Poco::UInt16>(_config->getInt("server.port", 8080)));
+    const std::string certificate = _config->getString("server.tls.certificate", "");
+    const std::string privateKey = _config->getString("server.tls.private_key", "");
     if (certificate.empty() != privateKey.empty())
         throw Poco::InvalidArgumentException("server.tls needs both certificate and private_key");
     Poco::Net::ServerSocket socket;
@@ -247,15 +405,25 @@ void IdentityServer::start()
         Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
         context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
         context->enableExtendedCertificateVerification(false);
-        socket = Poco::Net::SecureServerSocket(address, 128, context);
+        socket = Poco::Net::SecureServerSocket(context);
     }
-    else
-        socket = Poco::Net::ServerSocket(address, 128);
+    try
+    {
+        // Poco's ServerSocket(address) binds with SO_REUSEPORT: a second host on the same port would
+        // start and share the connections. Bind without it, so a busy port is an error.
+        socket.bind(address, true, false);
+        socket.listen(128);
+    }
+    catch (const Poco::Exception& error)
+    {
+        throw Poco::IOException("cannot listen on " + address.toString() + ": " + error.displayText() +
+                                " (is another identity-host running on this port?)");
+    }
     _server = std::make_unique<Poco::Net::HTTPServer>(new HostRequestHandlerFactory(*_requestContext), *_threads,
                                                       socket, params);
     _server->start();
 
-    const std::string portFile = _config.getString("server.port_file", "");
+    const std::string portFile = _config->getString("server.port_file", "");
     if (!portFile.empty())
     {
         Poco::FileOutputStream out(portFile);
@@ -274,6 +442,7 @@ void IdentityServer::stop()
         _threads->joinAll();
         _server.reset();
     }
+    _buildWatcher.reset();
     _dispatcher.publish(std::make_shared<const RouteTable>());
     if (_plugins)
         _plugins->unloadAll();

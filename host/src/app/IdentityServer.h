@@ -13,6 +13,7 @@
 #include "http/MessageCatalog.h"
 #include "plugins/PluginManager.h"
 #include "storage/Database.h"
+#include "support/FileWatcher.h"
 #include "support/SystemRandom.h"
 
 #include <Poco/Net/HTTPServer.h>
@@ -34,8 +35,14 @@ public:
     IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock);
     ~IdentityServer();
 
-    /// Loads the enabled plugins and starts serving.
+    /// Loads the enabled plugins and starts serving. In development mode (`development.enabled`) it
+    /// also watches each plugin's library and reloads a plugin when a new build lands.
     void start();
+
+    /// Takes a new configuration (already validated) without a restart: plugins enabled, disabled or
+    /// restarted as new generations where their configuration changed. Returns the changed keys that
+    /// only take effect after a restart (`server.port`, `storage.url`, …), which it also logs.
+    std::vector<std::string> reconfigure(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config);
 
     /// Stops accepting, lets requests in flight finish, then stops the plugins.
     void stop();
@@ -50,11 +57,16 @@ public:
     Database& database() { return *_database; }
 
 private:
-    void publishRoutes();
+    /// Publishes the host's routes with those of `generations`; throws (publishing nothing) on a conflict.
+    void publish(const std::vector<std::shared_ptr<PluginGeneration>>& generations);
     void addOperationsRoutes(RouteTable& table);
-    Poco::JSON::Array::Ptr pluginStates(bool withErrors) const;
+    void addAdminRoutes(RouteTable& table);
+    void requireAdmin(const sdk::Request& request) const;
+    /// Why the host is not ready (empty when it is): the database and each enabled plugin.
+    std::vector<std::string> unreadiness() const;
+    void watchPluginBuilds();
 
-    Poco::Util::AbstractConfiguration& _config;
+    Poco::AutoPtr<Poco::Util::AbstractConfiguration> _config;
     const sdk::Clock& _clock;
     SystemRandom _random;
     HostAuditLog _audit;
@@ -71,7 +83,10 @@ private:
     std::unique_ptr<AuthEndpoints> _endpoints;
     std::unique_ptr<PluginServices> _pluginServices;
     PluginLoader _loader;
+    std::string _privateFolder; // private copies of plugin libraries, each removed once loaded
+    std::mutex _publishing;
     std::unique_ptr<PluginManager> _plugins;
+    std::unique_ptr<FileWatcher> _buildWatcher; // development mode
     std::unique_ptr<RequestContext> _requestContext;
     std::unique_ptr<Poco::ThreadPool> _threads;
     std::unique_ptr<Poco::Net::HTTPServer> _server;

@@ -39,16 +39,23 @@ MessageCatalog::MessageCatalog()
 
 void MessageCatalog::add(const std::string& key, const std::string& english, const std::string& chinese)
 {
-    std::lock_guard<std::mutex> lock(_mutex);
-    _messages[key] = {english, chinese};
+    _host[key] = {english, chinese};
+}
+
+void MessageCatalog::publishPluginMessages(std::shared_ptr<const Messages> messages)
+{
+    std::atomic_store(&_plugins, std::move(messages));
 }
 
 std::string MessageCatalog::text(const std::string& key, const std::string& locale) const
 {
-    std::lock_guard<std::mutex> lock(_mutex);
-    auto it = _messages.find(key);
-    if (it == _messages.end())
-        return key;
+    auto it = _host.find(key);
+    if (it == _host.end())
+    {
+        const std::shared_ptr<const Messages> plugins = std::atomic_load(&_plugins);
+        if (!plugins || (it = plugins->find(key)) == plugins->end())
+            return key;
+    }
     return locale == "zh" ? it->second.second : it->second.first;
 }
 

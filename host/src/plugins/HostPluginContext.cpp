@@ -21,7 +21,10 @@ void HostPluginContext::addRoute(sdk::Route route)
 
 void HostPluginContext::addMessage(const std::string& key, const std::string& english, const std::string& chinese)
 {
-    _services.messages.add(key, english, chinese);
+    if (_services.messages.isHostKey(key))
+        throw Poco::ExistsException("plugin " + _name + " redefines the host's message", key);
+    if (key.empty() || !_messages.emplace(key, std::make_pair(english, chinese)).second)
+        throw Poco::ExistsException("plugin " + _name + " added a message twice or without a key", key);
 }
 
 void HostPluginContext::provideService(const std::string& name, std::shared_ptr<sdk::Service> service)
@@ -41,6 +44,7 @@ void HostPluginContext::clear()
     _routes.clear();
     _provided.clear();
     _notifiers.clear();
+    _messages.clear();
 }
 
 } // namespace identity::host

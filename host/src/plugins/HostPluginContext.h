@@ -26,8 +26,8 @@ struct PluginServices
     SecretStore& secrets;
 };
 
-/// The context of one plugin generation. It records the routes and services the plugin adds, so the
-/// host can publish them with the generation as their owner, and drop them before unloading.
+/// The context of one plugin generation. It records the routes, services and messages the plugin adds,
+/// so the host can publish them with the generation as their owner, and drop them before unloading.
 class HostPluginContext : public sdk::PluginContext
 {
 public:
@@ -50,6 +50,7 @@ public:
 
     const std::vector<sdk::Route>& routes() const { return _routes; }
     const std::vector<std::pair<std::string, std::shared_ptr<sdk::Service>>>& services() const { return _provided; }
+    const MessageCatalog::Messages& messages() const { return _messages; }
 
     /// Drops everything the plugin registered (its code must not run after the library is unloaded).
     void clear();
@@ -62,6 +63,7 @@ private:
     sdk::NotifierRegistry _notifiers;
     std::vector<sdk::Route> _routes;
     std::vector<std::pair<std::string, std::shared_ptr<sdk::Service>>> _provided;
+    MessageCatalog::Messages _messages;
 };
 
 } // namespace identity::host

@@ -4,50 +4,117 @@
 
 #include <Poco/Util/AbstractConfiguration.h>
 
+#include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace identity::host
 {
 
+/// One plugin as the configuration asks for it (`plugins.<name>`).
+struct PluginSpec
+{
+    std::string name;
+    std::string manifestPath;
+    bool enabled = true;
+    Poco::AutoPtr<Poco::Util::AbstractConfiguration> config; ///< `plugins.<name>.config`
+    /// The manifest path and every configuration value: when it changes, the plugin restarts.
+    std::string fingerprint;
+
+    /// The plugins of a configuration, in the order of their names.
+    static std::vector<PluginSpec> fromConfiguration(Poco::Util::AbstractConfiguration& config);
+};
+
+/// What `GET /admin/plugins` reports of one plugin.
 struct PluginStatus
 {
     std::string name;
     std::string version;
-    std::string state; ///< "running" or "failed"
-    std::string error; ///< why it failed (for the operator)
+    std::string sdkVersion;
+    std::string state;          ///< "running", "failed" or "disabled"
+    unsigned generation = 0;    ///< of the build serving (0: none has run yet)
+    std::string library;        ///< the library file the manifest names
+    Poco::Timestamp loadedAt;   ///< when the serving build started
+    std::vector<std::string> routes; ///< "METHOD /path" of the serving build
+    std::string lastError;      ///< why the last load failed (empty when it did not)
 };
 
-/// Loads the plugins the configuration enables (`plugins.<name>.manifest`, `.enabled`, `.config`) and
-/// keeps their generations. A plugin that cannot be loaded or started is reported and skipped; the
-/// host serves everything else.
+/// Keeps one serving generation per enabled plugin and replaces it: on a reload (a new build, a changed
+/// configuration, an operator's request) it starts the new generation beside the old one, publishes it
+/// (swapping the route table atomically), and only then retires the old one, which finishes the
+/// requests already inside it before it stops and unloads. A generation that fails to load, to start
+/// or to publish is destroyed and reported, and the one before it keeps serving.
+///
+/// Thread-safe: loads, reloads and reconfigurations are serialized; status can be read at any time.
 class PluginManager
 {
 public:
-    PluginManager(PluginServices& services, PluginLoader& loader);
+    /// Publishes the given generations (all that should serve) with the host's own routes; throws
+    /// Poco::Exception when they conflict, in which case nothing changed.
+    using Publisher = std::function<void(const std::vector<std::shared_ptr<PluginGeneration>>&)>;
+
+    /// `privateFolder` receives the private copies of the libraries (each removed once loaded).
+    PluginManager(PluginServices& services, PluginLoader& loader, Publisher publisher, std::string privateFolder);
     ~PluginManager();
 
-    void loadAll(Poco::Util::AbstractConfiguration& config);
+    /// Brings the plugins in line with `specs`: starts new and newly enabled ones, restarts those whose
+    /// fingerprint changed, stops disabled and removed ones.
+    void apply(const std::vector<PluginSpec>& specs);
 
-    /// Loads one plugin; false (and a failed status) when it could not be loaded or started.
-    bool load(const std::string& name, const std::string& manifestPath,
-              Poco::AutoPtr<Poco::Util::AbstractConfiguration> pluginConfig);
+    /// Loads the plugin's library again as a new generation. False when it failed (the old generation,
+    /// if any, keeps serving; `status()` says why). Throws Poco::NotFoundException for an unknown name.
+    bool reload(const std::string& name);
 
-    /// Marks a loaded plugin failed (its routes conflicted, say) and drops it.
-    void reject(const std::shared_ptr<PluginGeneration>& generation, const std::string& why);
+    /// The generations serving now.
+    std::vector<std::shared_ptr<PluginGeneration>> generations() const;
 
-    const std::vector<std::shared_ptr<PluginGeneration>>& generations() const { return _generations; }
-    std::vector<PluginStatus> status() const { return _status; }
+    std::vector<PluginStatus> status() const;
 
-    /// Drops every generation this manager holds (they unload once no request uses them).
+    /// The library file of each enabled plugin, by name (what development mode watches).
+    std::map<std::string, std::string> libraries() const;
+
+    /// Stops serving every plugin (each unloads once no request uses it).
     void unloadAll();
 
 private:
+    struct Slot
+    {
+        PluginSpec spec;
+        std::shared_ptr<PluginGeneration> serving;
+        PluginStatus status;
+    };
+
+    /// Starts a new generation for the slot and swaps it in; false (and the slot's last error set) on failure.
+    bool startGeneration(Slot& slot);
+    void stopSlot(Slot& slot);
+    void publishLocked();
+    void retire(std::shared_ptr<PluginGeneration> generation);
+    void reap();
+    std::vector<std::shared_ptr<PluginGeneration>> servingLocked(const Slot* replaced,
+                                                                 const std::shared_ptr<PluginGeneration>& by) const;
+
     PluginServices& _services;
     PluginLoader& _loader;
-    std::vector<std::shared_ptr<PluginGeneration>> _generations;
-    std::vector<PluginStatus> _status;
+    Publisher _publisher;
+    std::string _privateFolder;
+    unsigned _copies = 0;                    // private copies made, for unique file names
+    std::map<std::string, unsigned> _loads;  // generations started, by plugin name
+
+    // Generations no longer published, destroyed by the reaper once no request holds them.
+    std::mutex _retiringMutex;
+    std::condition_variable _retired;
+    bool _stopping = false;
+    std::vector<std::shared_ptr<PluginGeneration>> _retiring;
+    std::thread _reaper;
+
+    std::mutex _operation; // one load, reload or reconfiguration at a time
+    mutable std::mutex _state;
+    std::map<std::string, Slot> _slots;
 };
 
 } // namespace identity::host

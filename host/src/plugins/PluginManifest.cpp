@@ -20,6 +20,14 @@ std::string requiredString(const Poco::JSON::Object& object, const std::string& 
 }
 } // namespace
 
+std::string PluginManifest::resolve(const std::string& path) const
+{
+    Poco::Path resolved(path);
+    if (resolved.isRelative())
+        resolved = Poco::Path(Poco::Path(folder), resolved);
+    return resolved.toString();
+}
+
 PluginManifest PluginManifest::load(const std::string& path)
 {
     Poco::JSON::Object::Ptr object;
@@ -48,10 +56,14 @@ PluginManifest PluginManifest::load(const std::string& path)
     if (parts.count() < 2 || !Poco::NumberParser::tryParse(parts[0], manifest.sdkMajor) ||
         !Poco::NumberParser::tryParse(parts[1], manifest.sdkMinor))
         throw Poco::DataException("plugin manifest " + path + ": \"sdk_version\" must be MAJOR.MINOR");
-    Poco::Path library(requiredString(*object, "library", path));
-    if (library.isRelative())
-        library = Poco::Path(Poco::Path(path).absolute().parent(), library);
-    manifest.libraryPath = library.toString();
+    manifest.folder = Poco::Path(path).absolute().parent().toString();
+    manifest.libraryPath = manifest.resolve(requiredString(*object, "library", path));
+    if (object->has("config_schema"))
+    {
+        if (!object->isObject("config_schema"))
+            throw Poco::DataException("plugin manifest " + path + ": \"config_schema\" must be an object");
+        manifest.configSchema = object->getObject("config_schema");
+    }
     if (object->has("default_config"))
     {
         if (!object->isObject("default_config"))

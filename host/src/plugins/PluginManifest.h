@@ -18,6 +18,11 @@ struct PluginManifest
     std::string className;
     std::string description;
     Poco::JSON::Object::Ptr defaultConfig = new Poco::JSON::Object;
+    Poco::JSON::Object::Ptr configSchema; ///< null when the manifest has none
+    std::string folder;                   ///< absolute folder of the manifest file
+
+    /// A path from the manifest, relative to its folder unless absolute.
+    std::string resolve(const std::string& path) const;
 
     /// Reads and checks a manifest file; throws Poco::DataException naming the problem.
     static PluginManifest load(const std::string& path);

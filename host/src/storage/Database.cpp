@@ -69,6 +69,21 @@ Poco::Data::Session Database::session()
     return session;
 }
 
+bool Database::ping() noexcept
+{
+    try
+    {
+        Poco::Data::Session s = session();
+        int one = 0;
+        s << "SELECT 1", Poco::Data::Keywords::into(one), Poco::Data::Keywords::now;
+        return one == 1;
+    }
+    catch (...)
+    {
+        return false;
+    }
+}
+
 int Database::version()
 {
     Poco::Data::Session s = session();

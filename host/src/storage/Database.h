@@ -31,6 +31,9 @@ public:
     /// The highest applied migration version.
     int version();
 
+    /// True when a pooled session answers `SELECT 1` (for /readyz).
+    bool ping() noexcept;
+
 private:
     Dialect _dialect;
     std::unique_ptr<Poco::Data::SessionPool> _pool;

@@ -1,0 +1,354 @@
+// Reloading plugin builds in a running host: on request, from the file watcher in development mode,
+// and on a new configuration. Real libraries (tests/plugins/CounterPlugin.cpp built good and broken)
+// behind one manifest in a temporary folder, loaded by a real host.
+#include "support/TestServer.h"
+
+#include <Poco/File.h>
+#include <Poco/FileStream.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/TemporaryFile.h>
+#include <Poco/Util/MapConfiguration.h>
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <cstdio>
+#include <fstream>
+
+using namespace identity::test;
+
+namespace
+{
+const std::string adminToken = "reload-test-admin-token-0123456789abcdef";
+
+std::string readAll(const std::string& path)
+{
+    Poco::FileInputStream in(path);
+    std::string text;
+    Poco::StreamCopier::copyToString(in, text);
+    return text;
+}
+
+std::string build(const std::string& variant)
+{
+    return std::string(IDENTITY_PLUGIN_DIR) + "/counter-" + variant + "/libcounter.so";
+}
+
+/// How many libraries named like the counter's private copies this process has mapped.
+int mappedCopies()
+{
+    const std::string maps = readAll("/proc/self/maps");
+    std::set<std::string> files;
+    std::istringstream in(maps);
+    for (std::string line; std::getline(in, line);)
+    {
+        const auto at = line.find("-libcounter.so");
+        if (at != std::string::npos)
+            files.insert(line.substr(line.find('/')));
+    }
+    return static_cast<int>(files.size());
+}
+
+/// A folder with the counter's manifest and a library that builds are installed into.
+class CounterInstall
+{
+public:
+    CounterInstall() : _folder(Poco::TemporaryFile::tempName())
+    {
+        Poco::File(_folder).createDirectories();
+        Poco::File(std::string(IDENTITY_SOURCE_DIR) + "/tests/plugins/CounterPlugin.json").copyTo(manifest());
+        install("one");
+    }
+    ~CounterInstall() { Poco::File(_folder).remove(true); }
+
+    std::string manifest() const { return _folder + "/plugin.json"; }
+    std::string library() const { return _folder + "/libcounter.so"; }
+
+    /// As an installer does: a new file renamed over the old one.
+    void install(const std::string& variant)
+    {
+        Poco::File(build(variant)).copyTo(_folder + "/.libcounter.so.new");
+        CPPUNIT_ASSERT(std::rename((_folder + "/.libcounter.so.new").c_str(), library().c_str()) == 0);
+    }
+
+    /// As a linker does: the same file truncated and written again, piece by piece.
+    void writeInPlace(const std::string& bytes)
+    {
+        std::ofstream out(library(), std::ios::binary | std::ios::trunc);
+        for (std::size_t at = 0; at < bytes.size(); at += 4096)
+        {
+            out.write(bytes.data() + at, static_cast<std::streamsize>(std::min<std::size_t>(4096, bytes.size() - at)));
+            out.flush();
+        }
+    }
+
+private:
+    std::string _folder;
+};
+
+Overrides withCounter(const CounterInstall& install, Overrides more = {})
+{
+    more["plugins.counter.manifest"] = install.manifest();
+    more["admin.token"] = adminToken;
+    return more;
+}
+
+std::vector<std::pair<std::string, std::string>> admin() { return {{"Authorization", "Bearer " + adminToken}}; }
+
+Poco::JSON::Object::Ptr pluginEntry(TestServer& server, const std::string& name)
+{
+    const HttpResult result = server.request("GET", "/admin/plugins", "", admin());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(result.body, 200, result.status);
+    auto plugins = result.json->getArray("plugins");
+    for (std::size_t i = 0; i < plugins->size(); ++i)
+        if (plugins->getObject(i)->getValue<std::string>("name") == name)
+            return plugins->getObject(i);
+    CPPUNIT_FAIL("no plugin " + name + " in " + result.body);
+    return nullptr;
+}
+
+int generationOf(TestServer& server, const std::string& name)
+{
+    return pluginEntry(server, name)->getValue<int>("generation");
+}
+
+int servingBuild(TestServer& server)
+{
+    const HttpResult result = server.request("GET", "/counter/build");
+    return result.status == 200 ? result.json->getValue<int>("build") : -result.status;
+}
+
+HttpResult reload(TestServer& server, const std::string& name)
+{
+    return server.request("POST", "/admin/plugins/" + name + "/reload", "", admin());
+}
+
+Poco::AutoPtr<Poco::Util::MapConfiguration> changed(TestServer& server, const Overrides& changes)
+{
+    Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
+    for (const auto& entry : server.settings())
+        config->setString(entry.first, entry.second);
+    for (const auto& entry : changes)
+        config->setString(entry.first, entry.second);
+    return config;
+}
+} // namespace
+
+class PluginReloadTest : public CppUnit::TestFixture
+{
+    CPPUNIT_TEST_SUITE(PluginReloadTest);
+    CPPUNIT_TEST(testReloadServesTheNewBuildAndUnloadsTheOld);
+    CPPUNIT_TEST(testAdminListsEveryFieldOfEachPlugin);
+    CPPUNIT_TEST(testBrokenBuildsLeaveTheServingGenerationInPlace);
+    CPPUNIT_TEST(testMessagesLeaveWithTheirGeneration);
+    CPPUNIT_TEST(testDevelopmentModeReloadsARenamedBuild);
+    CPPUNIT_TEST(testDevelopmentModeReloadsABuildWrittenInPlace);
+    CPPUNIT_TEST(testReconfigureRestartsOnlyWhatChanged);
+    CPPUNIT_TEST(testReconfigureDisablesAndEnablesAPlugin);
+    CPPUNIT_TEST(testReadinessNamesAPluginThatIsNotRunning);
+    CPPUNIT_TEST(testSecondHostOnABusyPortFailsToStart);
+    CPPUNIT_TEST(testReloadNeedsTheAdminToken);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void testReloadServesTheNewBuildAndUnloadsTheOld()
+    {
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        CPPUNIT_ASSERT_EQUAL(1, servingBuild(server));
+        CPPUNIT_ASSERT_EQUAL(1, generationOf(server, "counter"));
+        CPPUNIT_ASSERT_EQUAL(1, mappedCopies());
+
+        install.install("two");
+        const HttpResult result = reload(server, "counter");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(result.body, 200, result.status);
+        CPPUNIT_ASSERT(result.json->getValue<bool>("reloaded"));
+        CPPUNIT_ASSERT_EQUAL(2, result.json->getValue<int>("generation"));
+        CPPUNIT_ASSERT_EQUAL(2, servingBuild(server)); // the new code, not the old image bound again
+        CPPUNIT_ASSERT_MESSAGE("the old copy is unmapped", waitFor([] { return mappedCopies() == 1; }));
+    }
+
+    void testAdminListsEveryFieldOfEachPlugin()
+    {
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        const auto entry = pluginEntry(server, "counter");
+        CPPUNIT_ASSERT_EQUAL(std::string("0.0.1"), entry->getValue<std::string>("version"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1.0"), entry->getValue<std::string>("sdk_version"));
+        CPPUNIT_ASSERT_EQUAL(std::string("running"), entry->getValue<std::string>("state"));
+        CPPUNIT_ASSERT_EQUAL(1, entry->getValue<int>("generation"));
+        CPPUNIT_ASSERT_EQUAL(install.library(), entry->getValue<std::string>("library"));
+        CPPUNIT_ASSERT(entry->getValue<std::string>("loaded_at").size() == 24); // 2026-12-01T22:01:39.933Z
+        CPPUNIT_ASSERT_EQUAL(std::string(""), entry->getValue<std::string>("last_error"));
+        const auto routes = entry->getArray("routes");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), routes->size());
+        CPPUNIT_ASSERT_EQUAL(std::string("GET /counter/build"), routes->getElement<std::string>(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("running"), pluginEntry(server, "reauthenticate")->getValue<std::string>("state"));
+    }
+
+    void testBrokenBuildsLeaveTheServingGenerationInPlace()
+    {
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        const std::vector<std::pair<std::string, std::string>> broken = {
+            {"throws", "counter build 1 refuses to start"},
+            {"missing", "undefined symbol: counterFunctionNoLibraryDefines"},
+            {"future", "was built against SDK 2.0"},
+            {"hostmessage", "redefines the host's message"},
+        };
+        for (const auto& [variant, why] : broken)
+        {
+            install.install(variant);
+            const HttpResult result = reload(server, "counter");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(variant + ": " + result.body, 409, result.status);
+            CPPUNIT_ASSERT(!result.json->getValue<bool>("reloaded"));
+            const std::string error = result.json->getValue<std::string>("last_error");
+            CPPUNIT_ASSERT_MESSAGE(variant + ": " + error, error.find(why) != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(variant, 1, servingBuild(server));
+            const auto entry = pluginEntry(server, "counter");
+            CPPUNIT_ASSERT_EQUAL(std::string("running"), entry->getValue<std::string>("state"));
+            CPPUNIT_ASSERT_EQUAL(1, entry->getValue<int>("generation"));
+            CPPUNIT_ASSERT_EQUAL(error, entry->getValue<std::string>("last_error"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(variant + ": the failed build is unloaded", 1, mappedCopies());
+        }
+        install.writeInPlace("this is not a shared library\n");
+        const HttpResult garbage = reload(server, "counter");
+        CPPUNIT_ASSERT_EQUAL(409, garbage.status);
+        CPPUNIT_ASSERT_MESSAGE(garbage.body, garbage.json->getValue<std::string>("last_error").find("cannot load") !=
+                                                 std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(1, servingBuild(server));
+
+        install.install("two");
+        CPPUNIT_ASSERT_EQUAL(200, reload(server, "counter").status);
+        CPPUNIT_ASSERT_EQUAL(2, servingBuild(server));
+        CPPUNIT_ASSERT_EQUAL(2, generationOf(server, "counter"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), pluginEntry(server, "counter")->getValue<std::string>("last_error"));
+    }
+
+    void testMessagesLeaveWithTheirGeneration()
+    {
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        CPPUNIT_ASSERT_EQUAL(std::string("Counter build 1 is busy"),
+                             server.request("GET", "/counter/busy").string("error_description"));
+        install.install("two");
+        CPPUNIT_ASSERT_EQUAL(200, reload(server, "counter").status);
+        CPPUNIT_ASSERT_EQUAL(std::string("Counter build 2 is busy"),
+                             server.request("GET", "/counter/busy").string("error_description"));
+        // The host's own keys stay the host's: a build that redefines one never serves.
+        install.install("hostmessage");
+        CPPUNIT_ASSERT_EQUAL(409, reload(server, "counter").status);
+        CPPUNIT_ASSERT_EQUAL(std::string("Not found"), server.request("GET", "/nowhere").string("error_description"));
+    }
+
+    void testDevelopmentModeReloadsARenamedBuild()
+    {
+        CounterInstall install;
+        TestServer server(withCounter(install, {{"development.enabled", "true"}}));
+        install.install("two");
+        CPPUNIT_ASSERT_MESSAGE("the new build serves", waitFor([&] { return servingBuild(server) == 2; }));
+        CPPUNIT_ASSERT_EQUAL(2, generationOf(server, "counter"));
+        CPPUNIT_ASSERT(waitFor([] { return mappedCopies() == 1; }));
+
+        install.install("throws"); // a broken build: the serving one stays, the log says why
+        CPPUNIT_ASSERT(waitFor([&] {
+            return pluginEntry(server, "counter")->getValue<std::string>("last_error").find("refuses to start") !=
+                   std::string::npos;
+        }));
+        CPPUNIT_ASSERT_EQUAL(2, servingBuild(server));
+    }
+
+    void testDevelopmentModeReloadsABuildWrittenInPlace()
+    {
+        CounterInstall install;
+        TestServer server(withCounter(install, {{"development.enabled", "true"}}));
+        install.writeInPlace(readAll(build("two")));
+        CPPUNIT_ASSERT_MESSAGE("the new build serves", waitFor([&] { return servingBuild(server) == 2; }));
+        CPPUNIT_ASSERT_EQUAL(2, generationOf(server, "counter"));
+    }
+
+    void testReconfigureRestartsOnlyWhatChanged()
+    {
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        const std::string token = server.signIn((server.createUser("ada", "ada@example.com", ""), "ada"));
+        server.requestCode(token);
+        // The default cooldown refuses a second code at once...
+        CPPUNIT_ASSERT_EQUAL(429, server.post("/auth/v1/user/reauthenticate", "{\"verify_opt\":\"email_code\"}", token).status);
+
+        const auto restart = server.server().reconfigure(changed(server, {
+            {"plugins.reauthenticate.config.limits.cooldown_seconds", "0"},
+            {"server.threads", "16"},
+        }));
+        CPPUNIT_ASSERT(std::find(restart.begin(), restart.end(), "server.threads") != restart.end());
+        CPPUNIT_ASSERT_EQUAL(2, generationOf(server, "reauthenticate"));
+        CPPUNIT_ASSERT_EQUAL(1, generationOf(server, "counter")); // its configuration did not change
+        // ...and the new configuration serves the next request.
+        server.requestCode(token);
+    }
+
+    void testReconfigureDisablesAndEnablesAPlugin()
+    {
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        server.server().reconfigure(changed(server, {{"plugins.counter.enabled", "false"}}));
+        CPPUNIT_ASSERT_EQUAL(-404, servingBuild(server));
+        CPPUNIT_ASSERT_EQUAL(std::string("disabled"), pluginEntry(server, "counter")->getValue<std::string>("state"));
+        CPPUNIT_ASSERT(waitFor([] { return mappedCopies() == 0; }));
+
+        server.server().reconfigure(changed(server, {{"plugins.counter.enabled", "true"}}));
+        CPPUNIT_ASSERT_EQUAL(1, servingBuild(server));
+        CPPUNIT_ASSERT_EQUAL(2, generationOf(server, "counter")); // generations count every load
+    }
+
+    void testReadinessNamesAPluginThatIsNotRunning()
+    {
+        {
+            TestServer server;
+            const HttpResult ready = server.request("GET", "/readyz");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(ready.body, 200, ready.status);
+            CPPUNIT_ASSERT_EQUAL(std::string("ok"), ready.string("status"));
+        }
+        TestServer server(Overrides{{"plugins.ghost.manifest", "/nonexistent/plugin.json"}});
+        const HttpResult ready = server.request("GET", "/readyz");
+        CPPUNIT_ASSERT_EQUAL(503, ready.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("unavailable"), ready.string("status"));
+        CPPUNIT_ASSERT_MESSAGE(ready.body, ready.body.find("plugin 'ghost' is not running") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE("no operator detail in public", ready.body.find("nonexistent") == std::string::npos);
+        const HttpResult health = server.request("GET", "/healthz");
+        CPPUNIT_ASSERT_EQUAL(200, health.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("degraded"), health.string("status"));
+        CPPUNIT_ASSERT(health.body.find("plugin 'ghost' is not running") != std::string::npos);
+    }
+
+    void testSecondHostOnABusyPortFailsToStart()
+    {
+        TestServer first;
+        const std::string port = std::to_string(first.server().port());
+        try
+        {
+            TestServer second(Overrides{{"server.port", port}});
+            CPPUNIT_FAIL("a second host started on port " + port);
+        }
+        catch (const Poco::Exception& error)
+        {
+            CPPUNIT_ASSERT_MESSAGE(error.displayText(), error.displayText().find("cannot listen on 127.0.0.1:" + port) !=
+                                                            std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(error.displayText(), error.displayText().find("in use") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(200, first.request("GET", "/healthz").status);
+    }
+
+    void testReloadNeedsTheAdminToken()
+    {
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        CPPUNIT_ASSERT_EQUAL(401, server.request("POST", "/admin/plugins/counter/reload").status);
+        CPPUNIT_ASSERT_EQUAL(401, server.request("POST", "/admin/plugins/counter/reload", "",
+                                                 {{"Authorization", "Bearer wrong-token-wrong-token-wrong-token"}})
+                                      .status);
+        CPPUNIT_ASSERT_EQUAL(1, generationOf(server, "counter"));
+        CPPUNIT_ASSERT_EQUAL(404, server.request("POST", "/admin/plugins/nobody/reload", "", admin()).status);
+    }
+};
+
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(PluginReloadTest, "PluginReloadTest");
