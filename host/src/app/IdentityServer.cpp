@@ -173,14 +173,12 @@ void IdentityServer::addOperationsRoutes(RouteTable& table)
         Poco::JSON::Array::Ptr why = new Poco::JSON::Array;
         for (const auto& reason : reasons)
             why->add(reason);
-        response.body->set("status", reasons.empty() ? "ok" : (readiness ? "unavailable" : "degraded"));
+        if (readiness && !reasons.empty())
+            throw ApiError::unavailable(); // the envelope; /healthz tells why
+        response.body->set("status", reasons.empty() ? "ok" : "degraded");
         response.body->set("plugins", plugins);
         if (!reasons.empty())
-        {
             response.body->set("reasons", why);
-            if (readiness)
-                response.status = 503;
-        }
     };
     table.addRoute(sdk::Route{"GET", "/healthz", Auth::None,
                               [health](const sdk::Request&, sdk::Response& response) { health(response, false); }},
@@ -264,16 +262,14 @@ void IdentityServer::addAdminRoutes(RouteTable& table)
                                       {
                                           throw ApiError::notFound();
                                       }
+                                      if (!reloaded) // the previous build keeps serving; last_error says why
+                                          throw ApiError::failedPrecondition("plugin_reload_failed");
                                       for (const auto& status : _plugins->status())
                                           if (status.name == name)
                                           {
                                               response.body->set("name", name);
-                                              response.body->set("reloaded", reloaded);
                                               response.body->set("generation", status.generation);
-                                              response.body->set("last_error", status.lastError);
                                           }
-                                      if (!reloaded)
-                                          response.status = 409; // the previous build keeps serving
                                   }},
                        nullptr);
     }
