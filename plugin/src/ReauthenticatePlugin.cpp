@@ -10,6 +10,8 @@
 
 #include "identity/sdk/Crypto.h"
 
+#include <algorithm>
+
 using namespace identity;
 using namespace identity::reauth;
 
@@ -43,9 +45,11 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
     notifiers.add("webhook", [](const Poco::Util::AbstractConfiguration& config) {
         return std::make_unique<WebhookSmsNotifier>(config);
     });
-    // A channel whose notifier is "" or "none" is off: its verify_opt answers 503.
+    // A channel whose notifier is "" or "none" is off: its verify_opt answers 503. A type of this
+    // plugin must deliver the channel; any other is one another plugin provides (through the registry).
     const std::map<std::string, std::set<std::string>> typesByChannel = {
         {"email", {"maildir", "log", "smtp"}}, {"sms", {"log", "kannel", "webhook"}}};
+    const std::vector<std::string> ownTypes = notifiers.types();
     std::map<std::string, sdk::NotifierPtr> byChannel;
     std::set<std::string> channels;
     for (const auto& [channel, types] : typesByChannel)
@@ -53,7 +57,8 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
         const std::string type = context.config().getString(channel + ".notifier", "");
         if (type.empty() || type == "none")
             continue;
-        if (!types.count(type))
+        const bool own = std::find(ownTypes.begin(), ownTypes.end(), type) != ownTypes.end();
+        if (own && !types.count(type))
             throw Poco::InvalidArgumentException(channel + ".notifier: '" + type + "' does not deliver " + channel);
         const Poco::Util::AbstractConfiguration::Ptr section = context.config().createView(channel + "." + type);
         byChannel[channel] = notifiers.create(type, *section);

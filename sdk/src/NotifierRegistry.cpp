@@ -17,12 +17,16 @@ void NotifierRegistry::add(const std::string& type, NotifierFactory factory)
 NotifierPtr NotifierRegistry::create(const std::string& type, const Poco::Util::AbstractConfiguration& config) const
 {
     auto it = _factories.find(type);
+    if (it == _factories.end() && _fallback)
+        if (NotifierPtr provided = _fallback(type, config))
+            return provided;
     if (it == _factories.end())
     {
         std::string known;
         for (const auto& entry : _factories)
             known += (known.empty() ? "" : ", ") + entry.first;
-        throw Poco::NotFoundException("unknown notifier type '" + type + "' (known: " + known + ")");
+        throw Poco::NotFoundException("unknown notifier type '" + type + "' (known: " + known +
+                                      "; no other plugin provides it)");
     }
     return it->second(config);
 }
@@ -35,9 +39,12 @@ std::vector<std::string> NotifierRegistry::types() const
     return result;
 }
 
+void NotifierRegistry::setFallback(Fallback fallback) { _fallback = std::move(fallback); }
+
 void NotifierRegistry::clear()
 {
     _factories.clear();
+    _fallback = nullptr;
 }
 
 } // namespace identity::sdk

@@ -11,6 +11,7 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -33,19 +34,24 @@ std::string build(const std::string& variant)
     return std::string(IDENTITY_PLUGIN_DIR) + "/counter-" + variant + "/libcounter.so";
 }
 
-/// How many libraries named like the counter's private copies this process has mapped.
-int mappedCopies()
+/// How many private copies of the library `name` this process has mapped.
+int mappedCopies(const std::string& name = "libcounter.so")
 {
     const std::string maps = readAll("/proc/self/maps");
     std::set<std::string> files;
     std::istringstream in(maps);
     for (std::string line; std::getline(in, line);)
-    {
-        const auto at = line.find("-libcounter.so");
-        if (at != std::string::npos)
+        if (line.find("-" + name) != std::string::npos)
             files.insert(line.substr(line.find('/')));
-    }
     return static_cast<int>(files.size());
+}
+
+std::size_t linesIn(const std::string& path)
+{
+    if (!Poco::File(path).exists())
+        return 0;
+    const std::string text = readAll(path);
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 /// A folder with the counter's manifest and a library that builds are installed into.
@@ -147,6 +153,8 @@ class PluginReloadTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testReadinessNamesAPluginThatIsNotRunning);
     CPPUNIT_TEST(testSecondHostOnABusyPortFailsToStart);
     CPPUNIT_TEST(testReloadNeedsTheAdminToken);
+    CPPUNIT_TEST(testNotifierOfAnotherPluginDeliversAndFollowsItsReloads);
+    CPPUNIT_TEST(testProviderStaysLoadedWhileItsNotifierIsInUse);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -347,6 +355,55 @@ public:
                                       .status);
         CPPUNIT_ASSERT_EQUAL(1, generationOf(server, "counter"));
         CPPUNIT_ASSERT_EQUAL(404, server.request("POST", "/admin/plugins/nobody/reload", "", admin()).status);
+    }
+
+    void testNotifierOfAnotherPluginDeliversAndFollowsItsReloads()
+    {
+        const std::string sms = Poco::TemporaryFile::tempName();
+        Poco::TemporaryFile::registerForDeletion(sms);
+        TestServer server(sharingSms(sms));
+        const std::string token = server.signIn((server.createUser("nia", "", "+8613800138001"), "nia"));
+        CPPUNIT_ASSERT_EQUAL(200, server.post("/auth/v1/user/reauthenticate", "{\"verify_opt\":\"phone_code\"}", token).status);
+        CPPUNIT_ASSERT_MESSAGE("the code went through the other plugin's notifier", waitFor([&] { return linesIn(sms) == 1; }));
+
+        CPPUNIT_ASSERT_EQUAL(200, reload(server, "file-notifier").status);
+        CPPUNIT_ASSERT_EQUAL(2, generationOf(server, "file-notifier"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("its user restarts with the new notifier", 2, generationOf(server, "reauthenticate"));
+        CPPUNIT_ASSERT_MESSAGE("the old provider build unloads", waitFor([] { return mappedCopies("libfile-notifier.so") == 1; }));
+        CPPUNIT_ASSERT_EQUAL(200, server.post("/auth/v1/user/reauthenticate", "{\"verify_opt\":\"phone_code\"}", token).status);
+        CPPUNIT_ASSERT(waitFor([&] { return linesIn(sms) == 2; }));
+    }
+
+    void testProviderStaysLoadedWhileItsNotifierIsInUse()
+    {
+        const std::string sms = Poco::TemporaryFile::tempName();
+        Poco::TemporaryFile::registerForDeletion(sms);
+        TestServer server(sharingSms(sms));
+        const std::string token = server.signIn((server.createUser("uma", "", "+8613800138002"), "uma"));
+
+        server.server().reconfigure(changed(server, {{"plugins.file-notifier.enabled", "false"}}));
+        CPPUNIT_ASSERT_EQUAL(std::string("disabled"), pluginEntry(server, "file-notifier")->getValue<std::string>("state"));
+        CPPUNIT_ASSERT_MESSAGE("still referenced by reauthenticate's notifier", mappedCopies("libfile-notifier.so") == 1);
+        CPPUNIT_ASSERT_EQUAL(200, server.post("/auth/v1/user/reauthenticate", "{\"verify_opt\":\"phone_code\"}", token).status);
+        CPPUNIT_ASSERT(waitFor([&] { return linesIn(sms) == 1; }));
+        // Without a provider, a new reauthenticate build cannot start: the serving one stays.
+        CPPUNIT_ASSERT_EQUAL(412, reload(server, "reauthenticate").status);
+        CPPUNIT_ASSERT(pluginEntry(server, "reauthenticate")->getValue<std::string>("last_error").find(
+                           "unknown notifier type 'file'") != std::string::npos);
+
+        server.server().reconfigure(changed(server, {{"plugins.file-notifier.enabled", "false"},
+                                                     {"plugins.reauthenticate.config.sms.notifier", "log"}}));
+        CPPUNIT_ASSERT_MESSAGE("released with the last notifier", waitFor([] { return mappedCopies("libfile-notifier.so") == 0; }));
+    }
+
+private:
+    static Overrides sharingSms(const std::string& file)
+    {
+        return {{"plugins.file-notifier.manifest", std::string(IDENTITY_PLUGIN_DIR) + "/file-notifier/plugin.json"},
+                {"plugins.reauthenticate.config.sms.notifier", "file"},
+                {"plugins.reauthenticate.config.sms.file.path", file},
+                {"plugins.reauthenticate.config.limits.cooldown_seconds", "0"},
+                {"admin.token", adminToken}};
     }
 };
 

@@ -517,8 +517,10 @@ def check_fixtures(report, schemas):
             ("an unknown reauthenticate key", reauth + ["code_tll"], 300, "plugins/reauthenticate/config"),
             ("locale_default (not read by the plugin)", reauth + ["locale_default"], "en",
              "plugins/reauthenticate/config"),
-            ("email notifier sendmail", reauth + ["email", "notifier"], "sendmail",
+            ("email notifier 'Send Mail' (not a type name)", reauth + ["email", "notifier"], "Send Mail",
              "plugins/reauthenticate/config/email/notifier"),
+            ("a notifier section that is not an object", reauth + ["sms", "file"], "var/sms.jsonl",
+             "plugins/reauthenticate/config/sms/file"),
             ("email notifier kannel", reauth + ["email", "notifier"], "kannel",
              "plugins/reauthenticate/config/email/notifier"),
             ("sms notifier smtp", reauth + ["sms", "notifier"], "smtp", "plugins/reauthenticate/config/sms/notifier"),
@@ -545,6 +547,9 @@ def check_fixtures(report, schemas):
         for label, path, value, at in invalid:
             report.check("config: rejects %s" % label, expect_invalid, schemas, cfg,
                          with_change(full_config(), path, value), at)
+        # A notifier type another plugin provides, with its section (whether one does is known at load).
+        report.check("config: accepts an sms notifier another plugin provides", expect_valid, schemas, cfg,
+                     with_change(full_config(), reauth + ["sms"], {"notifier": "file", "file": {"path": "var/sms.jsonl"}}))
 
     if "plugin.schema.json" in schemas.schemas and "reauthenticate.config.schema.json" in schemas.schemas:
         reauth_schema = load_json(schemas.folder / "reauthenticate.config.schema.json")

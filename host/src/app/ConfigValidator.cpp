@@ -279,6 +279,28 @@ void setValue(const Object& document, const std::vector<KeyPart>& parts, const P
     }
 }
 
+/// "did you mean 'x'?" for the known key nearest to `name`, or the list of known keys; "" when none is known.
+std::string suggestion(const std::string& name, const std::set<std::string>& known)
+{
+    std::string nearest;
+    std::size_t best = std::string::npos;
+    for (const std::string& candidate : known)
+    {
+        const std::size_t distance = editDistance(name, candidate);
+        if (distance < best)
+        {
+            best = distance;
+            nearest = candidate;
+        }
+    }
+    if (!nearest.empty() && best <= std::max<std::size_t>(2, nearest.size() / 3))
+        return "did you mean '" + nearest + "'?";
+    std::string list;
+    for (const std::string& candidate : known)
+        list += (list.empty() ? "" : ", ") + candidate;
+    return list.empty() ? std::string() : "known: " + list;
+}
+
 std::vector<Object> nodesAt(const SchemaView& schema, const std::vector<KeyPart>& parts, std::size_t count)
 {
     std::vector<Object> nodes = schema.root();
@@ -384,34 +406,22 @@ void validate(const Object& schemaObject, const Object& document, const std::str
             const std::string name = text.substr(at + unknown.size(), text.rfind('\'') - at - unknown.size());
             std::vector<KeyPart> parts = key.empty() ? std::vector<KeyPart>() : splitKey(key);
             const std::set<std::string> known = SchemaView::knownKeys(nodesAt(view, parts, parts.size()));
-            message = "unknown key";
-            std::string nearest;
-            std::size_t best = std::string::npos;
-            for (const std::string& candidate : known)
-            {
-                const std::size_t distance = editDistance(name, candidate);
-                if (distance < best)
-                {
-                    best = distance;
-                    nearest = candidate;
-                }
-            }
-            if (!nearest.empty() && best <= std::max<std::size_t>(2, nearest.size() / 3))
-                message += "; did you mean '" + nearest + "'?";
-            else if (!known.empty())
-            {
-                std::string list;
-                for (const std::string& candidate : known)
-                    list += (list.empty() ? "" : ", ") + candidate;
-                message += " (known: " + list + ")";
-            }
+            const std::string hint = suggestion(name, known);
+            message = "unknown key" + (hint.empty() ? "" : "; " + hint);
             key = key.empty() ? name : key + "." + name;
         }
         else if (text.find("'type' constraint") != std::string::npos && !key.empty())
         {
             const std::vector<KeyPart> parts = splitKey(key);
             const std::string type = SchemaView::type(nodesAt(view, parts, parts.size()));
-            message = type.empty() ? "wrong type" : "must be " + std::string(type == "integer" ? "an " : "a ") + type;
+            const bool vowel = !type.empty() && std::string("aeiou").find(type[0]) != std::string::npos;
+            message = type.empty() ? "wrong type" : "must be " + std::string(vowel ? "an " : "a ") + type;
+            // A key the schema does not name, taken by an open-ended `additionalProperties` (another
+            // plugin's notifier section, say): most likely a misspelling of one it does name.
+            const std::set<std::string> known = SchemaView::knownKeys(nodesAt(view, parts, parts.size() - 1));
+            if (!known.empty() && !known.count(parts.back().name) && parts.back().indices.empty())
+                message = "unknown key; " + suggestion(parts.back().name, known) + " (or, if it is meant as " +
+                          "an open-ended section, it " + message + ")";
         }
         key = prefix.empty() ? key : (key.empty() ? prefix : prefix + "." + key);
         found.push_back({key, message});

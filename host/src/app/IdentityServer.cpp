@@ -1,6 +1,7 @@
 #include "app/IdentityServer.h"
 
 #include "app/ConfigurationValues.h"
+#include "plugins/SharedNotifier.h"
 #include "auth/PasswordPolicy.h"
 
 #include "identity/sdk/ApiError.h"
@@ -80,7 +81,10 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_database, _random, _clock, _audit, _dispatcher,
         config.getInt("tokens.refresh_ttl", 2592000)});
     _pluginServices = std::make_unique<PluginServices>(
-        PluginServices{_audit, _clock, _random, *_database, _messages, *_secrets});
+        PluginServices{_audit, _clock, _random, *_database, _messages, *_secrets,
+                       [this](const std::string& type, const Poco::Util::AbstractConfiguration& config) {
+                           return providedNotifier(type, config);
+                       }});
     char folder[] = "/tmp/identity-host-plugins-XXXXXX";
     if (!::mkdtemp(folder))
         throw Poco::CreateFileException("cannot create a private folder for plugin libraries under /tmp");
@@ -275,16 +279,39 @@ void IdentityServer::addAdminRoutes(RouteTable& table)
     }
 }
 
+ProvidedNotifier IdentityServer::providedNotifier(const std::string& type,
+                                                  const Poco::Util::AbstractConfiguration& config) const
+{
+    const std::shared_ptr<const NotifierTypes> types = std::atomic_load(&_notifierTypes);
+    auto provider = types->find(type);
+    if (provider == types->end())
+        return {};
+    const std::shared_ptr<PluginGeneration>& generation = provider->second;
+    sdk::NotifierPtr notifier = generation->context().notifiers().create(type, config);
+    return {std::make_unique<SharedNotifier>(generation, std::move(notifier)), generation->manifest().name};
+}
+
 void IdentityServer::publish(const std::vector<std::shared_ptr<PluginGeneration>>& generations)
 {
     std::lock_guard<std::mutex> lock(_publishing);
     auto table = std::make_shared<RouteTable>();
     _endpoints->addTo(*table);
     addOperationsRoutes(*table);
+    for (const auto& route : _hostRoutes)
+        table->addRoute(route, nullptr);
     auto messages = std::make_shared<MessageCatalog::Messages>();
+    auto notifierTypes = std::make_shared<NotifierTypes>();
     for (const auto& generation : generations)
     {
         const std::string name = generation->manifest().name;
+        for (const std::string& type : generation->context().notifiers().types())
+        {
+            auto taken = notifierTypes->emplace(type, generation);
+            if (!taken.second)
+                throw Poco::ExistsException("plugin '" + name + "' provides the notifier type '" + type +
+                                            "', which plugin '" + taken.first->second->manifest().name +
+                                            "' provides already");
+        }
         for (const auto& route : generation->context().routes())
             table->addRoute(route, generation);
         for (const auto& service : generation->context().services())
@@ -296,6 +323,7 @@ void IdentityServer::publish(const std::vector<std::shared_ptr<PluginGeneration>
     }
     // Messages first: a route that is served finds its descriptions.
     _messages.publishPluginMessages(messages);
+    std::atomic_store(&_notifierTypes, std::shared_ptr<const NotifierTypes>(std::move(notifierTypes)));
     _dispatcher.publish(table);
 }
 
@@ -440,9 +468,12 @@ void IdentityServer::stop()
     }
     _buildWatcher.reset();
     _dispatcher.publish(std::make_shared<const RouteTable>());
+    std::atomic_store(&_notifierTypes, std::make_shared<const NotifierTypes>());
     if (_plugins)
         _plugins->unloadAll();
 }
+
+void IdentityServer::addHostRoute(sdk::Route route) { _hostRoutes.push_back(std::move(route)); }
 
 Poco::UInt16 IdentityServer::port() const { return _server ? _server->port() : 0; }
 

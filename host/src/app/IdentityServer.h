@@ -47,6 +47,10 @@ public:
     /// Stops accepting, lets requests in flight finish, then stops the plugins.
     void stop();
 
+    /// Adds a route compiled into the host binary (an embedding application's own), served beside the
+    /// host's; call it before start(). Throws Poco::ExistsException at start when the route is taken.
+    void addHostRoute(sdk::Route route);
+
     /// The bound port (useful with `server.port: 0`).
     Poco::UInt16 port() const;
 
@@ -65,6 +69,7 @@ private:
     /// Why the host is not ready (empty when it is): the database and each enabled plugin.
     std::vector<std::string> unreadiness() const;
     void watchPluginBuilds();
+    ProvidedNotifier providedNotifier(const std::string& type, const Poco::Util::AbstractConfiguration& config) const;
 
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> _config;
     const sdk::Clock& _clock;
@@ -86,11 +91,15 @@ private:
     std::string _privateFolder; // private copies of plugin libraries, each removed once loaded
     std::mutex _publishing;
     std::unique_ptr<PluginManager> _plugins;
+    /// The notifier types the generations being served provide, by type; published with the route table.
+    using NotifierTypes = std::map<std::string, std::shared_ptr<PluginGeneration>>;
+    std::shared_ptr<const NotifierTypes> _notifierTypes = std::make_shared<const NotifierTypes>();
     std::unique_ptr<FileWatcher> _buildWatcher; // development mode
     std::unique_ptr<RequestContext> _requestContext;
     std::unique_ptr<Poco::ThreadPool> _threads;
     std::unique_ptr<Poco::Net::HTTPServer> _server;
     std::string _adminToken;
+    std::vector<sdk::Route> _hostRoutes;
 };
 
 } // namespace identity::host

@@ -8,6 +8,23 @@ HostPluginContext::HostPluginContext(std::string name, Poco::AutoPtr<Poco::Util:
     : _name(std::move(name)), _config(std::move(config)), _services(services),
       _logger(Poco::Logger::get("plugin." + _name))
 {
+    _notifiers.setFallback([this](const std::string& type, const Poco::Util::AbstractConfiguration& config) {
+        if (!_services.providedNotifiers)
+            return sdk::NotifierPtr();
+        ProvidedNotifier provided = _services.providedNotifiers(type, config);
+        if (provided.notifier && provided.provider != _name)
+        {
+            std::lock_guard<std::mutex> lock(_providersMutex);
+            _providersUsed.insert(provided.provider);
+        }
+        return std::move(provided.notifier);
+    });
+}
+
+std::set<std::string> HostPluginContext::providersUsed() const
+{
+    std::lock_guard<std::mutex> lock(_providersMutex);
+    return _providersUsed;
 }
 
 HostPluginContext::~HostPluginContext() = default;

@@ -8,22 +8,37 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/Util/LayeredConfiguration.h>
 
+#include <functional>
+#include <mutex>
 #include <memory>
+#include <set>
 #include <utility>
 #include <vector>
 
 namespace identity::host
 {
 
+/// A notifier of a type another plugin provides, and that plugin's name; a null notifier when no
+/// plugin being served provides the type.
+struct ProvidedNotifier
+{
+    sdk::NotifierPtr notifier;
+    std::string provider;
+};
+
 /// What the host shares with every plugin.
 struct PluginServices
 {
+    using NotifierLookup =
+        std::function<ProvidedNotifier(const std::string& type, const Poco::Util::AbstractConfiguration& config)>;
+
     sdk::AuditLog& audit;
     const sdk::Clock& clock;
     sdk::SecureRandom& random;
     sdk::Storage& storage;
     MessageCatalog& messages;
     SecretStore& secrets;
+    NotifierLookup providedNotifiers;
 };
 
 /// The context of one plugin generation. It records the routes, services and messages the plugin adds,
@@ -52,6 +67,9 @@ public:
     const std::vector<std::pair<std::string, std::shared_ptr<sdk::Service>>>& services() const { return _provided; }
     const MessageCatalog::Messages& messages() const { return _messages; }
 
+    /// The plugins whose notifiers this one uses: it restarts when one of them is reloaded.
+    std::set<std::string> providersUsed() const;
+
     /// Drops everything the plugin registered (its code must not run after the library is unloaded).
     void clear();
 
@@ -64,6 +82,8 @@ private:
     std::vector<sdk::Route> _routes;
     std::vector<std::pair<std::string, std::shared_ptr<sdk::Service>>> _provided;
     MessageCatalog::Messages _messages;
+    mutable std::mutex _providersMutex;
+    std::set<std::string> _providersUsed;
 };
 
 } // namespace identity::host

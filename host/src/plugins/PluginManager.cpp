@@ -64,6 +64,10 @@ PluginManager::~PluginManager()
 void PluginManager::apply(const std::vector<PluginSpec>& specs)
 {
     std::lock_guard<std::mutex> operation(_operation);
+    // A plugin may use notifiers of one started after it (by name order): one that failed to start
+    // is tried once more when another started after it.
+    std::vector<std::pair<std::string, int>> failed; // name, plugins started before its failure
+    int started = 0;
     for (auto it = _slots.begin(); it != _slots.end();)
     {
         const bool kept = std::any_of(specs.begin(), specs.end(), [&](const PluginSpec& s) { return s.name == it->first; });
@@ -106,13 +110,24 @@ void PluginManager::apply(const std::vector<PluginSpec>& specs)
             std::lock_guard<std::mutex> state(_state);
             slot.spec = spec;
         }
-        if (!startGeneration(slot) && slot.serving)
+        if (startGeneration(slot))
+            ++started;
+        else if (slot.serving)
         {
             // The old build goes on serving with the configuration it was started with.
             std::lock_guard<std::mutex> state(_state);
             slot.spec = previous;
         }
+        else
+            failed.emplace_back(spec.name, started);
     }
+    for (const auto& [name, startedBefore] : failed)
+        if (started > startedBefore)
+        {
+            auto slot = _slots.find(name);
+            if (slot != _slots.end() && !slot->second.serving && startGeneration(slot->second))
+                logger().information("plugin '%s' started on a second try, after the plugins it needs", name);
+        }
 }
 
 bool PluginManager::reload(const std::string& name)
@@ -216,8 +231,26 @@ bool PluginManager::startGeneration(Slot& slot)
     logger().information("plugin '%s' %s started as generation %u (%s)", name, generation->manifest().version,
                          generation->number(), generation->manifest().libraryPath);
     if (old)
+    {
         retire(std::move(old));
+        restartUsersOf(name);
+    }
     return true;
+}
+
+void PluginManager::restartUsersOf(const std::string& provider)
+{
+    // The users hold notifiers of the old build (and so keep it loaded); their new generations take
+    // the new build's, and the old one unloads when the last of them is retired.
+    if (!_restarting.insert(provider).second)
+        return; // a cycle of plugins using each other's notifiers: each restarts once
+    for (auto& [name, slot] : _slots)
+        if (name != provider && slot.serving && slot.serving->context().providersUsed().count(provider))
+        {
+            logger().information("plugin '%s' restarts: it uses notifiers of '%s', which was reloaded", name, provider);
+            startGeneration(slot);
+        }
+    _restarting.erase(provider);
 }
 
 void PluginManager::stopSlot(Slot& slot)

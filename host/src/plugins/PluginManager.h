@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,8 +90,10 @@ private:
         PluginStatus status;
     };
 
-    /// Starts a new generation for the slot and swaps it in; false (and the slot's last error set) on failure.
+    /// Starts a new generation for the slot and swaps it in; false (and the slot's last error set) on
+    /// failure. When it replaced a generation, the plugins using that one's notifiers restart too.
     bool startGeneration(Slot& slot);
+    void restartUsersOf(const std::string& provider);
     void stopSlot(Slot& slot);
     void publishLocked();
     void retire(std::shared_ptr<PluginGeneration> generation);
@@ -104,6 +107,7 @@ private:
     std::string _privateFolder;
     unsigned _copies = 0;                    // private copies made, for unique file names
     std::map<std::string, unsigned> _loads;  // generations started, by plugin name
+    std::set<std::string> _restarting;       // providers whose users are being restarted (cycles)
 
     // Generations no longer published, destroyed by the reaper once no request holds them.
     std::mutex _retiringMutex;

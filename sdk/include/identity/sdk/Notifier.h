@@ -62,9 +62,18 @@ using NotifierPtr = std::unique_ptr<Notifier>;
 using NotifierFactory = std::function<NotifierPtr(const Poco::Util::AbstractConfiguration& config)>;
 
 /// Notifier factories by type name ("maildir", "smtp", "log", …), as in Poco's LoggingFactory.
+///
+/// Each plugin has its own registry (PluginContext::notifiers()). The types a plugin adds are also
+/// offered to every other plugin: `create` with a type this registry lacks asks the host, which makes
+/// the notifier with the factory of the plugin that provides the type, and keeps that plugin's build
+/// loaded for as long as the notifier lives. When the provider is reloaded, the plugins that use its
+/// notifiers are restarted with new ones.
 class IDENTITY_SDK_API NotifierRegistry
 {
 public:
+    /// How the host finds a type other plugins provide; returns null when nobody provides it.
+    using Fallback = std::function<NotifierPtr(const std::string& type, const Poco::Util::AbstractConfiguration& config)>;
+
     NotifierRegistry();
     ~NotifierRegistry();
 
@@ -74,17 +83,22 @@ public:
     /// Registers a factory; a name registered twice is an error (Poco::ExistsException).
     void add(const std::string& type, NotifierFactory factory);
 
-    /// Makes a notifier of the given type; an unknown type throws Poco::NotFoundException naming the
-    /// known ones.
+    /// Makes a notifier of the given type: this registry's own, else one another plugin provides. A
+    /// type nobody provides throws Poco::NotFoundException naming the known ones.
     NotifierPtr create(const std::string& type, const Poco::Util::AbstractConfiguration& config) const;
 
+    /// The types added to this registry (not those of other plugins).
     std::vector<std::string> types() const;
+
+    /// Set by the host before the plugin starts.
+    void setFallback(Fallback fallback);
 
     /// Forgets every factory (the host calls it before unloading the plugins that added them).
     void clear();
 
 private:
     std::map<std::string, NotifierFactory> _factories;
+    Fallback _fallback;
 };
 
 } // namespace identity::sdk

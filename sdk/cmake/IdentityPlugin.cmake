@@ -1,0 +1,37 @@
+# identity_add_plugin(<target> MANIFEST <plugin.json> [SCHEMAS <files…>] SOURCES <files…>)
+#
+# Builds a plugin library the host can load and unload cleanly: hidden visibility and no GNU unique
+# symbols (otherwise dlclose is a no-op and a rebuilt plugin binds to the old image), a version script
+# that exports only the manifest and the SDK version handshake, and no undefined symbols. It puts the
+# library with its manifest under ${CMAKE_BINARY_DIR}/plugins/<target>/, and SCHEMAS (the files the
+# manifest's config_schema refers to) under its schema/ folder.
+#
+# In this source tree it comes with the sdk/ folder; installed, with find_package(IdentitySDK).
+set(IDENTITY_SDK_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+function(identity_add_plugin target)
+    cmake_parse_arguments(ARG "" "MANIFEST" "SOURCES;SCHEMAS" ${ARGN})
+    if(NOT ARG_MANIFEST OR NOT ARG_SOURCES)
+        message(FATAL_ERROR "identity_add_plugin(${target}) needs MANIFEST and SOURCES")
+    endif()
+    add_library(${target} MODULE ${ARG_SOURCES})
+    target_link_libraries(${target} PRIVATE Identity::sdk)
+    target_compile_options(${target} PRIVATE -fno-gnu-unique)
+    target_link_options(${target} PRIVATE
+        -Wl,--version-script=${IDENTITY_SDK_CMAKE_DIR}/plugin-exports.map -Wl,--no-undefined)
+    set_target_properties(${target} PROPERTIES
+        CXX_VISIBILITY_PRESET hidden
+        VISIBILITY_INLINES_HIDDEN ON
+        LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/plugins/${target})
+    add_custom_command(TARGET ${target} POST_BUILD
+        COMMAND ${CMAKE_COMMAND} -E copy_if_different ${ARG_MANIFEST}
+                ${CMAKE_BINARY_DIR}/plugins/${target}/plugin.json
+        VERBATIM)
+    foreach(schema ${ARG_SCHEMAS})
+        get_filename_component(schema_name ${schema} NAME)
+        add_custom_command(TARGET ${target} POST_BUILD
+            COMMAND ${CMAKE_COMMAND} -E copy_if_different ${schema}
+                    ${CMAKE_BINARY_DIR}/plugins/${target}/schema/${schema_name}
+            VERBATIM)
+    endforeach()
+endfunction()
