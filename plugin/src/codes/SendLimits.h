@@ -40,7 +40,7 @@ private:
     static Poco::Int64 windowWait(Poco::Data::Session& session, const std::string& column, const std::string& value,
                                   int limit, int window, Poco::Int64 timestamp);
 
-    const ReauthenticateSettings& _settings;
+    const ReauthenticateSettings _settings; // a copy: the limits never outlive their settings
     sdk::AuditLog& _audit;
 };
 

@@ -1,0 +1,143 @@
+// The reauthenticate plugin's code life cycle on a real SQLite database, without a host: issue, read
+// the queued message as the delivery worker would, verify once, burn after too many wrong tries.
+#include "support/PluginFixture.h"
+
+#include "codes/CodeService.h"
+
+#include "identity/sdk/ApiError.h"
+#include "identity/sdk/Crypto.h"
+
+#include <cppunit/extensions/HelperMacros.h>
+
+using namespace identity;
+
+namespace
+{
+const std::string pepper = "code service test pepper, 32 bytes or more";
+const std::string outboxKey = std::string(32, 'k');
+
+struct Codes
+{
+    test::PluginFixture fixture;
+    reauth::ReauthenticateSettings settings;
+    std::shared_ptr<reauth::Outbox> outbox = std::make_shared<reauth::Outbox>(fixture.storage());
+    std::unique_ptr<reauth::CodeService> service;
+    sdk::Principal alice = fixture.addUser("alice", "alice@example.com", "");
+
+    Codes()
+    {
+        settings.cooldownSeconds = 0;
+        service = std::make_unique<reauth::CodeService>(fixture, settings, outbox, pepper, outboxKey, [] {});
+    }
+
+    /// Issues a code and returns it, opened from the outbox as the delivery worker does.
+    std::string issue()
+    {
+        service->issue(alice, "email", alice.email, test::FixedRequest(alice));
+        auto due = outbox->claimDue(fixture.clock().now(), 10, 30);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), due.size());
+        const std::string code =
+            sdk::crypto::aesGcmOpen(outboxKey, sdk::crypto::base64UrlDecode(due[0].sealedCode), due[0].id);
+        outbox->markDelivered(due[0], fixture.clock().now());
+        return code;
+    }
+
+    int verify(const std::string& code)
+    {
+        try
+        {
+            service->verify(alice, code, test::FixedRequest(alice));
+            return 200;
+        }
+        catch (const sdk::ApiError& error)
+        {
+            return error.errorCode();
+        }
+    }
+};
+
+std::string wrong(const std::string& code) { return code == "000000" ? "000001" : "000000"; }
+} // namespace
+
+class CodeServiceTest : public CppUnit::TestFixture
+{
+    CPPUNIT_TEST_SUITE(CodeServiceTest);
+    CPPUNIT_TEST(testCodeIsStoredOnlyAsItsPepperedHmac);
+    CPPUNIT_TEST(testCodeVerifiesExactlyOnce);
+    CPPUNIT_TEST(testWrongCodeFiveTimesBurnsIt);
+    CPPUNIT_TEST(testExpiredCodeIsRefused);
+    CPPUNIT_TEST(testNewCodeReplacesTheLiveOne);
+    CPPUNIT_TEST(testOnlyTheCurrentClaimRecordsAnOutcome);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void testCodeIsStoredOnlyAsItsPepperedHmac()
+    {
+        Codes codes;
+        const std::string code = codes.issue();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(6), code.size());
+        const std::string expected = codes.service->codeHash("alice", code);
+        CPPUNIT_ASSERT_EQUAL(1LL, codes.fixture.count("SELECT COUNT(*) FROM verification_codes WHERE code_hash = '" +
+                                                      expected + "'"));
+        // Not the code, and not an unpeppered digest of it.
+        const std::string plain = sdk::crypto::toHex(sdk::crypto::sha256(code));
+        CPPUNIT_ASSERT_EQUAL(0LL, codes.fixture.count("SELECT COUNT(*) FROM verification_codes WHERE code_hash = '" +
+                                                      plain + "' OR code_hash = '" + code + "'"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("delivered: the sealed code is scrubbed", 0LL,
+                                     codes.fixture.count("SELECT COUNT(*) FROM outbox WHERE payload IS NOT NULL"));
+    }
+
+    void testCodeVerifiesExactlyOnce()
+    {
+        Codes codes;
+        const std::string code = codes.issue();
+        CPPUNIT_ASSERT_EQUAL(200, codes.verify(code));
+        CPPUNIT_ASSERT_EQUAL(4002, codes.verify(code));
+    }
+
+    void testWrongCodeFiveTimesBurnsIt()
+    {
+        Codes codes;
+        const std::string code = codes.issue();
+        for (int i = 0; i < 5; ++i)
+            CPPUNIT_ASSERT_EQUAL(4002, codes.verify(wrong(code)));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("burned: the right code no longer works", 4002, codes.verify(code));
+        CPPUNIT_ASSERT_EQUAL(1LL, codes.fixture.count("SELECT COUNT(*) FROM verification_codes WHERE state = 'burned'"));
+    }
+
+    void testExpiredCodeIsRefused()
+    {
+        Codes codes;
+        const std::string code = codes.issue();
+        codes.fixture.manualClock().advanceSeconds(codes.settings.codeTtl);
+        CPPUNIT_ASSERT_EQUAL(4002, codes.verify(code));
+    }
+
+    void testNewCodeReplacesTheLiveOne()
+    {
+        Codes codes;
+        const std::string first = codes.issue();
+        const std::string second = codes.issue();
+        if (first != second)
+            CPPUNIT_ASSERT_EQUAL(4002, codes.verify(first));
+        CPPUNIT_ASSERT_EQUAL(200, codes.verify(second));
+    }
+
+    void testOnlyTheCurrentClaimRecordsAnOutcome()
+    {
+        // The outbox's claim protocol: a lease, given back when it runs out; a stale holder records nothing.
+        Codes codes;
+        codes.service->issue(codes.alice, "email", codes.alice.email, test::FixedRequest(codes.alice));
+        auto first = codes.outbox->claimDue(codes.fixture.clock().now(), 10, 30);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), first.size());
+        CPPUNIT_ASSERT(codes.outbox->claimDue(codes.fixture.clock().now(), 10, 30).empty());
+        codes.fixture.manualClock().advanceSeconds(31);
+        auto second = codes.outbox->claimDue(codes.fixture.clock().now(), 10, 30);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), second.size());
+        CPPUNIT_ASSERT_MESSAGE("the stale claim records nothing",
+                               !codes.outbox->markDelivered(first[0], codes.fixture.clock().now()));
+        CPPUNIT_ASSERT(codes.outbox->markDelivered(second[0], codes.fixture.clock().now()));
+    }
+};
+
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(CodeServiceTest, "CodeServiceTest");
