@@ -78,7 +78,7 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
                                                      config.getInt("passwords.lock_seconds", 900));
     _authenticator = std::make_unique<Authenticator>(*_tokens, *_sessions);
     _endpoints = std::make_unique<AuthEndpoints>(AuthEndpoints::Dependencies{
-        *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_database, _random, _clock, _audit, _dispatcher,
+        *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_database, _random, _clock, _audit, _services,
         config.getInt("tokens.refresh_ttl", 2592000)});
     _pluginServices = std::make_unique<PluginServices>(
         PluginServices{_audit, _clock, _random, *_database, _messages, *_secrets,
@@ -299,6 +299,7 @@ void IdentityServer::publish(const std::vector<std::shared_ptr<PluginGeneration>
     addOperationsRoutes(*table);
     for (const auto& route : _hostRoutes)
         table->addRoute(route, nullptr);
+    auto services = std::make_shared<ServiceRegistry>();
     auto messages = std::make_shared<MessageCatalog::Messages>();
     auto notifierTypes = std::make_shared<NotifierTypes>();
     for (const auto& generation : generations)
@@ -315,13 +316,14 @@ void IdentityServer::publish(const std::vector<std::shared_ptr<PluginGeneration>
         for (const auto& route : generation->context().routes())
             table->addRoute(route, generation);
         for (const auto& service : generation->context().services())
-            table->addService(service.first, service.second, generation);
+            services->add(service.first, service.second, generation);
         for (const auto& message : generation->context().messages())
             if (!messages->emplace(message).second)
                 throw Poco::ExistsException("plugin '" + name + "' defines a message another plugin defines",
                                             message.first);
     }
-    // Messages first: a route that is served finds its descriptions.
+    // Services and messages first: a route that is served finds what it needs.
+    _services.publish(services);
     _messages.publishPluginMessages(messages);
     std::atomic_store(&_notifierTypes, std::shared_ptr<const NotifierTypes>(std::move(notifierTypes)));
     _dispatcher.publish(table);
@@ -468,6 +470,7 @@ void IdentityServer::stop()
     }
     _buildWatcher.reset();
     _dispatcher.publish(std::make_shared<const RouteTable>());
+    _services.publish(std::make_shared<const ServiceRegistry>());
     std::atomic_store(&_notifierTypes, std::make_shared<const NotifierTypes>());
     if (_plugins)
         _plugins->unloadAll();

@@ -12,6 +12,7 @@
 #include "http/HostRequestHandler.h"
 #include "http/MessageCatalog.h"
 #include "plugins/PluginManager.h"
+#include "plugins/ServiceRegistry.h"
 #include "storage/Database.h"
 #include "support/FileWatcher.h"
 #include "support/SystemRandom.h"
@@ -77,6 +78,7 @@ private:
     HostAuditLog _audit;
     MessageCatalog _messages;
     Dispatcher _dispatcher;
+    ServiceDirectory _services;
     std::unique_ptr<SecretStore> _secrets;
     std::unique_ptr<Database> _database;
     std::unique_ptr<UserStore> _users;

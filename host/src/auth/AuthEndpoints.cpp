@@ -186,10 +186,9 @@ void AuthEndpoints::sudo(const sdk::Request& request, sdk::Response& response)
     }
     else
     {
-        // Hold the table (and with it the plugin) while its verifier runs.
-        const auto table = _d.dispatcher.current();
-        const auto* entry = table->service(sdk::CodeVerifier::serviceName);
-        auto verifier = entry ? std::dynamic_pointer_cast<sdk::CodeVerifier>(entry->service) : nullptr;
+        // Hold the registry (and with it the plugin) while its verifier runs.
+        const auto services = _d.services.current();
+        const auto verifier = services->find<sdk::CodeVerifier>(sdk::CodeVerifier::serviceName);
         if (!verifier)
             throw ApiError::unavailable("verifier_unavailable");
         verifier->verify(principal, code, request);
@@ -258,12 +257,11 @@ void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& respo
 {
     requireSudo(request);
     const sdk::Principal& principal = *request.principal();
-    const auto table = _d.dispatcher.current();
+    const auto services = _d.services.current();
     Poco::Data::Session session = _d.storage.session();
     sdk::WriteTransaction transaction(_d.storage, session);
-    for (const auto* entry : table->servicesWithPrefix(sdk::UserDataOwner::prefix))
-        if (auto owner = std::dynamic_pointer_cast<sdk::UserDataOwner>(entry->service))
-            owner->eraseUser(session, principal.userId);
+    for (const auto& owner : services->findAll<sdk::UserDataOwner>(sdk::UserDataOwner::prefix))
+        owner->eraseUser(session, principal.userId);
     _d.sessions.removeAll(session, principal.userId);
     _d.passwordGuard.forget(session, PasswordGuard::forUser(principal.userId));
     _d.users.remove(session, principal.userId);

@@ -5,7 +5,8 @@
 #include "auth/SessionStore.h"
 #include "auth/TokenService.h"
 #include "auth/UserStore.h"
-#include "http/Dispatcher.h"
+#include "http/RouteTable.h"
+#include "plugins/ServiceRegistry.h"
 
 #include "identity/sdk/AuditLog.h"
 #include "identity/sdk/Http.h"
@@ -29,7 +30,7 @@ public:
         sdk::SecureRandom& random;
         const sdk::Clock& clock;
         sdk::AuditLog& audit;
-        Dispatcher& dispatcher;
+        const ServiceDirectory& services;
         int refreshTtl;
     };
 
