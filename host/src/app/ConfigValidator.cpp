@@ -436,6 +436,26 @@ void validate(const Object& schemaObject, const Object& document, const std::str
 }
 } // namespace
 
+ConfigValidator::KeyFacts ConfigValidator::hostKey(const std::string& key)
+{
+    const SchemaView host(hostSchema());
+    const std::vector<KeyPart> parts = splitKey(key);
+    const std::vector<Object> nodes = nodesAt(host, parts, parts.size());
+    if (nodes.empty())
+        throw Poco::NotFoundException("the host schema does not describe " + key);
+    KeyFacts facts;
+    for (const Object& node : nodes)
+    {
+        if (facts.fallback.isEmpty() && node->has("default"))
+            facts.fallback = node->get("default");
+        if (!facts.minimum && node->has("minimum"))
+            facts.minimum = node->getValue<double>("minimum");
+        if (!facts.maximum && node->has("maximum"))
+            facts.maximum = node->getValue<double>("maximum");
+    }
+    return facts;
+}
+
 Poco::JSON::Object::Ptr ConfigValidator::document(const std::string& file,
                                                   const std::vector<std::pair<std::string, std::string>>& defines)
 {

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <Poco/Dynamic/Var.h>
 #include <Poco/JSON/Object.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +40,18 @@ public:
 
     /// Throws Poco::DataException listing every problem (the first names its key) unless the document is valid.
     static void require(const Poco::JSON::Object::Ptr& document);
+
+    /// What the host schema says of one key (`server.threads`): its `default` (empty when it has
+    /// none) and, for numbers, its `minimum` and `maximum`. HostSettings reads its defaults and bounds
+    /// from here, so they are written once, in the schema. Throws Poco::NotFoundException for a key
+    /// the schema does not describe.
+    struct KeyFacts
+    {
+        Poco::Dynamic::Var fallback;
+        std::optional<double> minimum;
+        std::optional<double> maximum;
+    };
+    static KeyFacts hostKey(const std::string& key);
 };
 
 } // namespace identity::host

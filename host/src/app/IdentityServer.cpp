@@ -27,16 +27,9 @@ namespace identity::host
 
 using sdk::ApiError;
 
-namespace
-{
-std::string environmentId(const Poco::Util::AbstractConfiguration& config)
-{
-    return config.getString("environment.id", "dev");
-}
-} // namespace
 
 IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock)
-    : _config(&config, true), _clock(clock)
+    : _config(&config, true), _settings(HostSettings::read(config)), _clock(clock)
 {
     // Outbound TLS (notifiers) fails closed: a certificate that does not verify is rejected, never
     // accepted after asking a console.
@@ -48,38 +41,28 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
     Poco::Net::SSLManager::instance().initializeClient(
         nullptr, reject, new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, clientParams));
 
-    _secrets = std::make_unique<SecretStore>(config.getString("secrets.file", "var/secrets.json"),
-                                             config.getBool("secrets.generate", false), _random);
-    const int threads = config.getInt("server.threads", 32);
-    if (threads < 2 || threads > 1024)
-        throw Poco::InvalidArgumentException("server.threads must be between 2 and 1024");
+    _secrets = std::make_unique<SecretStore>(_settings.secretsFile, _settings.generateSecrets, _random);
     // Poco's session pool throws at once when empty: one session per HTTP thread, plus the workers'.
-    _database = std::make_unique<Database>(config.getString("storage.url", "sqlite:var/identity.db"),
-                                           static_cast<std::size_t>(threads) + 16);
+    _database = std::make_unique<Database>(_settings.storageUrl, static_cast<std::size_t>(_settings.threads) + 16);
     _database->migrate();
 
     _users = std::make_unique<UserStore>(*_database, _clock);
     _sessions = std::make_unique<SessionStore>(*_database, _clock);
-    if (config.getString("tokens.algorithm", "HS256") != "HS256")
-        throw Poco::InvalidArgumentException("tokens.algorithm: this build signs with HS256 only");
     TokenSettings settings;
-    settings.issuer = config.getString("tokens.issuer", "http://127.0.0.1:8080");
-    settings.audience = config.getString("tokens.audience", environmentId(config));
-    settings.secret = _secrets->resolve("tokens.secret", config.getString("tokens.secret", ""));
-    settings.accessTtl = config.getInt("tokens.access_ttl", 7200);
-    settings.sudoTtl = config.getInt("tokens.sudo_ttl", 900);
-    if (settings.accessTtl < 60 || settings.sudoTtl < 60)
-        throw Poco::InvalidArgumentException("tokens.access_ttl and tokens.sudo_ttl must be at least 60 seconds");
+    settings.issuer = _settings.issuer;
+    settings.audience = _settings.audience;
+    settings.secret = _secrets->resolve("tokens.secret", _settings.tokenSecret);
+    settings.accessTtl = _settings.accessTtl;
+    settings.sudoTtl = _settings.sudoTtl;
     _tokens = std::make_unique<TokenService>(settings, _clock, _random);
     _passwords = std::make_unique<PasswordHasher>(
-        config.getInt("passwords.pbkdf2_iterations", PasswordHasher::minimumIterations), _random);
+        _settings.pbkdf2Iterations, _random);
     _passwordGuard = std::make_unique<PasswordGuard>(*_database, _clock, _audit,
-                                                     config.getInt("passwords.failures_before_lock", 10),
-                                                     config.getInt("passwords.lock_seconds", 900));
+                                                     _settings.failuresBeforeLock, _settings.lockSeconds);
     _authenticator = std::make_unique<Authenticator>(*_tokens, *_sessions);
     _endpoints = std::make_unique<AuthEndpoints>(AuthEndpoints::Dependencies{
         *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_database, _random, _clock, _audit, _services,
-        config.getInt("tokens.refresh_ttl", 2592000)});
+        _settings.refreshTtl});
     _pluginServices = std::make_unique<PluginServices>(
         PluginServices{_audit, _clock, _random, *_database, _messages, *_secrets,
                        [this](const std::string& type, const Poco::Util::AbstractConfiguration& config) {
@@ -93,13 +76,7 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         *_pluginServices, _loader,
         [this](const std::vector<std::shared_ptr<PluginGeneration>>& generations) { publish(generations); },
         _privateFolder);
-    const std::string admin = config.getString("admin.token", "");
-    if (!admin.empty() && admin.find("${") == std::string::npos)
-    {
-        if (admin.size() < 32)
-            throw Poco::InvalidArgumentException("admin.token must be at least 32 characters");
-        _adminToken = admin;
-    }
+    _adminToken = _settings.adminToken;
 }
 
 IdentityServer::~IdentityServer()
@@ -343,7 +320,7 @@ void IdentityServer::watchPluginBuilds()
                 {
                 }
             },
-            std::chrono::milliseconds(_config->getInt("development.debounce_ms", 150)));
+            std::chrono::milliseconds(_settings.debounceMs));
     _buildWatcher->watch(_plugins->libraries());
 }
 
@@ -389,37 +366,31 @@ void IdentityServer::start()
     publish({});
     _plugins->apply(PluginSpec::fromConfiguration(*_config));
     publish(_plugins->generations());
-    if (_config->getBool("development.enabled", false))
+    if (_settings.development)
         watchPluginBuilds();
 
     HttpSettings http;
-    http.maxBodyBytes = static_cast<std::size_t>(_config->getInt("server.max_body_bytes", 16384));
-    http.defaultClientId = environmentId(*_config);
-    http.clients.insert(http.defaultClientId);
-    for (int i = 0; _config->has("environment.clients[" + std::to_string(i) + "]"); ++i)
-        http.clients.insert(_config->getString("environment.clients[" + std::to_string(i) + "]"));
-    for (int i = 0; _config->has("server.trusted_proxies[" + std::to_string(i) + "]"); ++i)
-        http.trustedProxies.insert(_config->getString("server.trusted_proxies[" + std::to_string(i) + "]"));
+    http.maxBodyBytes = static_cast<std::size_t>(_settings.maxBodyBytes);
+    http.defaultClientId = _settings.environmentId;
+    http.clients = _settings.clients;
+    http.trustedProxies = _settings.trustedProxies;
     _requestContext = std::unique_ptr<RequestContext>(new RequestContext{
         http, _dispatcher, _messages, *_authenticator, _random, Poco::Logger::get("identity.access"),
         Poco::Logger::get("identity.error"), {}});
 
-    const int threads = _config->getInt("server.threads", 32);
+    const int threads = _settings.threads;
     // Poco's default pool caps at 16 threads whatever the parameters say: give the server its own.
     _threads = std::make_unique<Poco::ThreadPool>(2, threads, 60);
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(threads);
-    params->setMaxQueued(_config->getInt("server.max_queued", 256));
+    params->setMaxQueued(_settings.maxQueued);
     params->setKeepAlive(true);
     params->setMaxKeepAliveRequests(1000);
     params->setKeepAliveTimeout(Poco::Timespan(10, 0));
     params->setTimeout(Poco::Timespan(15, 0));
-    const Poco::Net::SocketAddress address(_config->getString("server.host", "127.0.0.1"),
-                                           static_cast<Poco::UInt16>(_config->getInt("server.port", 8080)));
-    const std::string certificate = _config->getString("server.tls.certificate", "");
-    const std::string privateKey = _config->getString("server.tls.private_key", "");
-    if (certificate.empty() != privateKey.empty())
-        throw Poco::InvalidArgumentException("server.tls needs both certificate and private_key");
+    const Poco::Net::SocketAddress address(_settings.host, static_cast<Poco::UInt16>(_settings.port));
+    const std::string& certificate = _settings.tlsCertificate;
+    const std::string& privateKey = _settings.tlsPrivateKey;
     Poco::Net::ServerSocket socket;
     if (!certificate.empty())
     {
@@ -449,7 +420,7 @@ void IdentityServer::start()
                                                       socket, params);
     _server->start();
 
-    const std::string portFile = _config->getString("server.port_file", "");
+    const std::string& portFile = _settings.portFile;
     if (!portFile.empty())
     {
         Poco::FileOutputStream out(portFile);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "app/HostAuditLog.h"
+#include "app/HostSettings.h"
 #include "app/SecretStore.h"
 #include "auth/AuthEndpoints.h"
 #include "auth/Authenticator.h"
@@ -31,8 +32,8 @@ namespace identity::host
 class IdentityServer
 {
 public:
-    /// Reads the configuration (throws Poco::Exception on a bad one), resolves secrets, opens the
-    /// database and applies migrations. Nothing listens yet.
+    /// Reads the configuration into HostSettings (throws Poco::Exception on a bad one), resolves
+    /// secrets, opens the database and applies migrations. Nothing listens yet.
     IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock);
     ~IdentityServer();
 
@@ -73,6 +74,7 @@ private:
     ProvidedNotifier providedNotifier(const std::string& type, const Poco::Util::AbstractConfiguration& config) const;
 
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> _config;
+    const HostSettings _settings; // read once; a reload reports changed host keys as needing a restart
     const sdk::Clock& _clock;
     SystemRandom _random;
     HostAuditLog _audit;

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include <set>
+#include <string>
+
+namespace identity::host
+{
+
+/// The host's configuration, read and checked once, when the server is made. Defaults and bounds come
+/// from the host schema (schema/config.schema.json, compiled in; see ConfigValidator::hostKey), so they
+/// are written in one place; a value outside them throws Poco::InvalidArgumentException naming the key.
+/// The secrets (`tokens.secret`) are resolved by SecretStore, not here.
+struct HostSettings
+{
+    // server
+    std::string host;
+    int port = 0;
+    std::string portFile;
+    int threads = 0;
+    int maxQueued = 0;
+    int maxBodyBytes = 0;
+    std::set<std::string> trustedProxies;
+    std::string tlsCertificate;
+    std::string tlsPrivateKey;
+    // environment
+    std::string environmentId;
+    std::set<std::string> clients; ///< always holds environmentId
+    // storage and secrets
+    std::string storageUrl;
+    std::string secretsFile;
+    bool generateSecrets = false;
+    // tokens
+    std::string issuer;
+    std::string audience; ///< defaults to environmentId
+    std::string algorithm;
+    std::string tokenSecret; ///< as configured (a reference such as `file:…`); SecretStore resolves it
+    int accessTtl = 0;
+    int refreshTtl = 0;
+    int sudoTtl = 0;
+    // passwords
+    int pbkdf2Iterations = 0;
+    int failuresBeforeLock = 0;
+    int lockSeconds = 0;
+    // development and administration
+    bool development = false;
+    int debounceMs = 0;
+    std::string adminToken; ///< empty: no admin API
+
+    static HostSettings read(const Poco::Util::AbstractConfiguration& config);
+};
+
+} // namespace identity::host
