@@ -852,16 +852,25 @@ def parse_arguments(argv):
     return options, rest
 
 
-def main(argv):
-    global OPTIONS
-    OPTIONS, rest = parse_arguments(argv[1:])
-    os.makedirs(OPTIONS.log_dir, exist_ok=True)
-    program = unittest.main(module=sys.modules[__name__], argv=[argv[0]] + rest, exit=False,
-                            testRunner=unittest.TextTestRunner(resultclass=CountingResult, verbosity=2))
+def run_module(module, argv, rest, cleanup=None):
+    """Runs a test module's cases with unittest and prints the closing 'N passed, N failed' line."""
+    try:
+        program = unittest.main(module=module, argv=[argv[0]] + rest, exit=False,
+                                testRunner=unittest.TextTestRunner(resultclass=CountingResult, verbosity=2))
+    finally:
+        if cleanup:
+            cleanup()
     result = program.result
     failed = result.failed_count()
     print("%d passed, %d failed" % (result.passed, failed))
     return 0 if failed == 0 and result.wasSuccessful() else 1
+
+
+def main(argv):
+    global OPTIONS
+    OPTIONS, rest = parse_arguments(argv[1:])
+    os.makedirs(OPTIONS.log_dir, exist_ok=True)
+    return run_module(sys.modules[__name__], argv, rest)
 
 
 if __name__ == "__main__":

@@ -391,19 +391,14 @@ class StartupValidationTest(unittest.TestCase):
 
 
 def main(argv):
+    def stop_peers():
+        delivery.stop_all_peers()
+        delivery.remove_certificates()
+
     options, rest = e2e.parse_arguments(argv[1:])
     e2e.OPTIONS = options
     os.makedirs(options.log_dir, exist_ok=True)
-    try:
-        program = unittest.main(module=sys.modules[__name__], argv=[argv[0]] + rest, exit=False,
-                                testRunner=unittest.TextTestRunner(resultclass=e2e.CountingResult, verbosity=2))
-    finally:
-        delivery.stop_all_peers()
-        delivery.remove_certificates()
-    result = program.result
-    failed = result.failed_count()
-    print("%d passed, %d failed" % (result.passed, failed))
-    return 0 if failed == 0 and result.wasSuccessful() else 1
+    return e2e.run_module(sys.modules[__name__], argv, rest, cleanup=stop_peers)
 
 
 if __name__ == "__main__":

@@ -179,12 +179,7 @@ def main(argv):
     options, rest = e2e.parse_arguments(rest)
     e2e.OPTIONS = options
     os.makedirs(options.log_dir, exist_ok=True)
-    program = unittest.main(module=sys.modules[__name__], argv=[argv[0]] + rest, exit=False,
-                            testRunner=unittest.TextTestRunner(resultclass=e2e.CountingResult, verbosity=2))
-    result = program.result
-    failed = result.failed_count()
-    print("%d passed, %d failed" % (result.passed, failed))
-    return 0 if failed == 0 and result.wasSuccessful() else 1
+    return e2e.run_module(sys.modules[__name__], argv, rest)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/File.h>
 #include <Poco/FileStream.h>
+#include <Poco/Path.h>
 
 #include <regex>
 #include <set>
@@ -68,9 +69,11 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
                        [this](const std::string& type, const Poco::Util::AbstractConfiguration& config) {
                            return providedNotifier(type, config);
                        }});
-    char folder[] = "/tmp/identity-host-plugins-XXXXXX";
-    if (!::mkdtemp(folder))
-        throw Poco::CreateFileException("cannot create a private folder for plugin libraries under /tmp");
+    // Private copies of plugin libraries: a folder of this process's own (mode 0700) under $TMPDIR,
+    // which must allow mapping code (not mounted noexec).
+    std::string folder = Poco::Path::temp() + "identity-host-plugins-XXXXXX";
+    if (!::mkdtemp(folder.data()))
+        throw Poco::CreateFileException("cannot create a private folder for plugin libraries", folder);
     _privateFolder = folder;
     _plugins = std::make_unique<PluginManager>(
         *_pluginServices, _loader,

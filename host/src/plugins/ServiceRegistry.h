@@ -1,5 +1,7 @@
 #pragma once
 
+#include "support/Snapshot.h"
+
 #include "identity/sdk/Service.h"
 
 #include <map>
@@ -47,16 +49,6 @@ private:
 };
 
 /// Holds the registry being served and swaps in a new one atomically (like Dispatcher for routes).
-class ServiceDirectory
-{
-public:
-    ServiceDirectory() : _registry(std::make_shared<const ServiceRegistry>()) {}
-
-    std::shared_ptr<const ServiceRegistry> current() const { return std::atomic_load(&_registry); }
-    void publish(std::shared_ptr<const ServiceRegistry> registry) { std::atomic_store(&_registry, std::move(registry)); }
-
-private:
-    std::shared_ptr<const ServiceRegistry> _registry;
-};
+using ServiceDirectory = Snapshot<ServiceRegistry>;
 
 } // namespace identity::host
