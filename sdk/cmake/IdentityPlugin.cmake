@@ -6,8 +6,8 @@
 # library with its manifest under ${CMAKE_BINARY_DIR}/plugins/<target>/, and SCHEMAS (the files the
 # manifest's config_schema refers to) under its schema/ folder.
 #
-# In this source tree it comes with the sdk/ folder; installed, with find_package(IdentitySDK).
-set(IDENTITY_SDK_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
+# In this source tree it comes with the sdk/ folder; installed, with find_package(IdentitySDK). The
+# version script is found beside this file, wherever the function is called from.
 
 function(identity_add_plugin target)
     cmake_parse_arguments(ARG "" "MANIFEST" "SOURCES;SCHEMAS" ${ARGN})
@@ -18,7 +18,7 @@ function(identity_add_plugin target)
     target_link_libraries(${target} PRIVATE Identity::sdk)
     target_compile_options(${target} PRIVATE -fno-gnu-unique)
     target_link_options(${target} PRIVATE
-        -Wl,--version-script=${IDENTITY_SDK_CMAKE_DIR}/plugin-exports.map -Wl,--no-undefined)
+        -Wl,--version-script=${CMAKE_CURRENT_FUNCTION_LIST_DIR}/plugin-exports.map -Wl,--no-undefined)
     set_target_properties(${target} PROPERTIES
         CXX_VISIBILITY_PRESET hidden
         VISIBILITY_INLINES_HIDDEN ON

@@ -12,6 +12,8 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cstdio>
 #include <fstream>
 
@@ -153,6 +155,8 @@ class PluginReloadTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testReadinessNamesAPluginThatIsNotRunning);
     CPPUNIT_TEST(testSecondHostOnABusyPortFailsToStart);
     CPPUNIT_TEST(testReloadNeedsTheAdminToken);
+    CPPUNIT_TEST(testReloadsUnderLoadOnARouteThatFillsItsBody);
+    CPPUNIT_TEST(testTruncatedBuildIsRefusedBeforeItIsMapped);
     CPPUNIT_TEST(testNotifierOfAnotherPluginDeliversAndFollowsItsReloads);
     CPPUNIT_TEST(testProviderStaysLoadedWhileItsNotifierIsInUse);
     CPPUNIT_TEST_SUITE_END();
@@ -355,6 +359,52 @@ public:
                                       .status);
         CPPUNIT_ASSERT_EQUAL(1, generationOf(server, "counter"));
         CPPUNIT_ASSERT_EQUAL(404, server.request("POST", "/admin/plugins/nobody/reload", "", admin()).status);
+    }
+
+    void testReloadsUnderLoadOnARouteThatFillsItsBody()
+    {
+        // The body a plugin fills holds values whose code is in the plugin's image: the generation must
+        // stay loaded until the response is sent and destroyed, however fast the reloads come.
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        std::atomic<bool> stop{false};
+        std::atomic<long> ok{0}, failed{0};
+        std::vector<std::thread> clients;
+        for (int c = 0; c < 6; ++c)
+            clients.emplace_back([&] {
+                while (!stop)
+                    (servingBuild(server) == 1 ? ok : failed)++;
+            });
+        int reloaded = 0;
+        for (int i = 0; i < 150; ++i)
+            reloaded += server.server().plugins().reload("counter");
+        stop = true;
+        for (auto& client : clients)
+            client.join();
+        CPPUNIT_ASSERT_EQUAL(150, reloaded);
+        CPPUNIT_ASSERT_EQUAL(0L, failed.load());
+        CPPUNIT_ASSERT(ok.load() > 150);
+        CPPUNIT_ASSERT_EQUAL(151, generationOf(server, "counter"));
+        CPPUNIT_ASSERT(waitFor([] { return mappedCopies() == 1; }));
+    }
+
+    void testTruncatedBuildIsRefusedBeforeItIsMapped()
+    {
+        // What a linker leaves half-way: a valid ELF header whose segments run past the end of the file.
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        const std::string image = readAll(build("two"));
+        for (const std::size_t size : {std::size_t(1000), image.size() / 2, image.size() - 1})
+        {
+            install.writeInPlace(image.substr(0, size));
+            CPPUNIT_ASSERT_EQUAL(412, reload(server, "counter").status);
+            const std::string error = pluginEntry(server, "counter")->getValue<std::string>("last_error");
+            CPPUNIT_ASSERT_MESSAGE(error, error.find("truncated") != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL(1, servingBuild(server));
+        }
+        install.writeInPlace(image);
+        CPPUNIT_ASSERT_EQUAL(200, reload(server, "counter").status);
+        CPPUNIT_ASSERT_EQUAL(2, servingBuild(server));
     }
 
     void testNotifierOfAnotherPluginDeliversAndFollowsItsReloads()

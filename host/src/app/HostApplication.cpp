@@ -19,8 +19,10 @@
 #include <Poco/Util/MapConfiguration.h>
 #include <Poco/Util/SystemConfiguration.h>
 
+#include <condition_variable>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include <signal.h>
 
@@ -161,6 +163,24 @@ int HostApplication::serve()
         }, std::chrono::milliseconds(config().getInt("development.debounce_ms", 150)));
         configWatcher->watch({{"config", _configFile}});
     }
+    // Reloads run on a thread of their own, so that the signal loop stays responsive while one is
+    // under way (a plugin slow to start, say); SIGHUPs that arrive meanwhile make one more reload.
+    std::mutex reloadMutex;
+    std::condition_variable reloadWanted;
+    bool pending = false, stopping = false;
+    std::thread reloader([&] {
+        std::unique_lock<std::mutex> lock(reloadMutex);
+        for (;;)
+        {
+            reloadWanted.wait(lock, [&] { return pending || stopping; });
+            if (stopping)
+                return;
+            pending = false;
+            lock.unlock();
+            reloadConfiguration(server);
+            lock.lock();
+        }
+    });
     const sigset_t signals = servingSignals();
     for (;;)
     {
@@ -170,8 +190,16 @@ int HostApplication::serve()
         if (number != SIGHUP)
             break;
         logger().information("SIGHUP: reloading the configuration");
-        reloadConfiguration(server);
+        std::lock_guard<std::mutex> lock(reloadMutex);
+        pending = true;
+        reloadWanted.notify_one();
     }
+    {
+        std::lock_guard<std::mutex> lock(reloadMutex);
+        stopping = true;
+        reloadWanted.notify_one();
+    }
+    reloader.join();
     configWatcher.reset();
     logger().information("stopping: draining requests in flight");
     server.stop();

@@ -15,7 +15,15 @@
 #include <regex>
 #include <set>
 
+#include <cerrno>
+#include <cstdlib>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/RejectCertificateHandler.h>
@@ -28,6 +36,48 @@ namespace identity::host
 
 using sdk::ApiError;
 
+
+namespace
+{
+constexpr const char* privateFolderPrefix = "identity-host-plugins-";
+
+/// Removes `<temp>/identity-host-plugins-<pid>-*` folders of this user whose process is gone. Only
+/// real folders (not links) owned by this user with mode 0700, and only the regular files in them.
+void removeStalePrivateFolders(const std::string& temp)
+{
+    DIR* directory = ::opendir(temp.c_str());
+    if (!directory)
+        return;
+    const std::string prefix = privateFolderPrefix;
+    while (const dirent* entry = ::readdir(directory))
+    {
+        const std::string name = entry->d_name;
+        if (name.rfind(prefix, 0) != 0)
+            continue;
+        const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+        if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+            continue; // alive, or not ours to judge
+        const std::string path = temp + name;
+        struct stat info;
+        if (::lstat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::getuid() ||
+            (info.st_mode & 07777) != 0700)
+            continue;
+        if (DIR* stale = ::opendir(path.c_str()))
+        {
+            while (const dirent* file = ::readdir(stale))
+            {
+                struct stat fileInfo;
+                if (::fstatat(::dirfd(stale), file->d_name, &fileInfo, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISREG(fileInfo.st_mode))
+                    ::unlinkat(::dirfd(stale), file->d_name, 0);
+            }
+            ::closedir(stale);
+        }
+        ::rmdir(path.c_str());
+    }
+    ::closedir(directory);
+}
+} // namespace
 
 IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock)
     : _config(&config, true), _settings(HostSettings::read(config)), _clock(clock)
@@ -70,8 +120,10 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
                            return providedNotifier(type, config);
                        }});
     // Private copies of plugin libraries: a folder of this process's own (mode 0700) under $TMPDIR,
-    // which must allow mapping code (not mounted noexec).
-    std::string folder = Poco::Path::temp() + "identity-host-plugins-XXXXXX";
+    // which must allow mapping code (not mounted noexec). Folders left by processes that died are
+    // removed first.
+    removeStalePrivateFolders(Poco::Path::temp());
+    std::string folder = Poco::Path::temp() + privateFolderPrefix + std::to_string(::getpid()) + "-XXXXXX";
     if (!::mkdtemp(folder.data()))
         throw Poco::CreateFileException("cannot create a private folder for plugin libraries", folder);
     _privateFolder = folder;
@@ -347,8 +399,7 @@ std::vector<std::string> IdentityServer::reconfigure(Poco::AutoPtr<Poco::Util::A
             restart.push_back(key);
     }
     _config = config;
-    _plugins->apply(PluginSpec::fromConfiguration(*_config));
-    publish(_plugins->generations()); // the admin routes follow the configured plugins
+    _plugins->apply(PluginSpec::fromConfiguration(*_config)); // publishes, the admin routes included
     if (_buildWatcher)
         _buildWatcher->watch(_plugins->libraries());
     if (restart.empty())
@@ -368,7 +419,6 @@ void IdentityServer::start()
     auto& logger = Poco::Logger::get("identity.host");
     publish({});
     _plugins->apply(PluginSpec::fromConfiguration(*_config));
-    publish(_plugins->generations());
     if (_settings.development)
         watchPluginBuilds();
 

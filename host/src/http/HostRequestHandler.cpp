@@ -199,6 +199,11 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
                                                            : sdk::crypto::toHex(_context.random.bytes(16));
     hostRequest._locale = preferredLocale(request.get("Accept-Language", ""));
 
+    // Keeps every owner (plugin generation) in it alive until this request is done. Declared before
+    // the response: what a plugin puts in the body (Poco::Dynamic::Var holders whose vtables are in
+    // the plugin's image) and what it throws must be gone before its library may be unloaded, and the
+    // response is sent and destroyed only at the end of this function.
+    const std::shared_ptr<const RouteTable> table = _context.dispatcher.current();
     sdk::Response out;
     std::string internalError;
     try
@@ -220,8 +225,6 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
             throw ApiError::invalidArgument();
         }
 
-        // Keeps every owner (plugin generation) in it alive until this request is done.
-        const std::shared_ptr<const RouteTable> table = _context.dispatcher.current();
         std::string allow;
         bool pathKnown = false;
         const RouteTable::RouteEntry* entry = table->find(hostRequest._method, hostRequest._path, allow, pathKnown);

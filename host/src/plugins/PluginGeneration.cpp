@@ -4,7 +4,17 @@
 #include <Poco/File.h>
 #include <Poco/Logger.h>
 
+#include <Poco/FileStream.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace identity::host
 {
@@ -44,6 +54,85 @@ template <typename Action> std::string failureOf(Action&& action)
     {
         return "an exception that is not a std::exception";
     }
+}
+
+/// A library is at most this large (the reauthenticate plugin is about 1 MiB).
+constexpr off_t maxLibraryBytes = 256 * 1024 * 1024;
+
+/// Copies the library into the private file. Only a regular file, read through one descriptor (so a
+/// link swapped meanwhile changes nothing), opened without blocking (a FIFO cannot hang the load),
+/// and no larger than maxLibraryBytes (a link to /dev/zero cannot fill the disk).
+void copyLibrary(const std::string& source, const std::string& target)
+{
+    const int in = ::open(source.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (in < 0)
+        throw Poco::OpenFileException("cannot open " + source + ": " + std::strerror(errno));
+    struct Closer
+    {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closeIn{in};
+    struct stat info;
+    if (::fstat(in, &info) != 0 || !S_ISREG(info.st_mode))
+        throw Poco::OpenFileException(source + " is not a regular file");
+    if (info.st_size > maxLibraryBytes)
+        throw Poco::OpenFileException(source + " is larger than " + std::to_string(maxLibraryBytes) + " bytes");
+    const int out = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0)
+        throw Poco::CreateFileException("cannot create " + target + ": " + std::strerror(errno));
+    Closer closeOut{out};
+    char buffer[65536];
+    off_t copied = 0;
+    for (;;)
+    {
+        const ssize_t got = ::read(in, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            throw Poco::ReadFileException("cannot read " + source + ": " + std::strerror(errno));
+        if (got == 0)
+            break;
+        copied += got;
+        if (copied > maxLibraryBytes)
+            throw Poco::ReadFileException(source + " grew past " + std::to_string(maxLibraryBytes) + " bytes");
+        for (ssize_t written = 0; written < got;)
+        {
+            const ssize_t put = ::write(out, buffer + written, static_cast<std::size_t>(got - written));
+            if (put < 0 && errno == EINTR)
+                continue;
+            if (put < 0)
+                throw Poco::WriteFileException("cannot write " + target + ": " + std::strerror(errno));
+            written += put;
+        }
+    }
+}
+
+/// glibc maps a library's segments as its headers describe them and faults on what lies past the end
+/// of a truncated file (a build half-written by a linker): check that every header, segment and
+/// section the file names is inside it before dlopen sees it.
+void requireCompleteElf(const std::string& path)
+{
+    Poco::FileInputStream in(path);
+    std::string image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto size = static_cast<Elf64_Off>(image.size());
+    auto inside = [size](Elf64_Off offset, Elf64_Off length) { return offset <= size && length <= size - offset; };
+    Elf64_Ehdr header;
+    if (image.size() < sizeof header || image.compare(0, SELFMAG, ELFMAG) != 0)
+        throw Poco::LibraryLoadException("not an ELF file");
+    std::memcpy(&header, image.data(), sizeof header);
+    if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_type != ET_DYN || header.e_phentsize != sizeof(Elf64_Phdr))
+        throw Poco::LibraryLoadException("not a 64-bit ELF shared object");
+    if (!inside(header.e_phoff, Elf64_Off(header.e_phnum) * sizeof(Elf64_Phdr)))
+        throw Poco::LibraryLoadException("truncated: the program headers lie past the end of the file");
+    for (Elf64_Half i = 0; i < header.e_phnum; ++i)
+    {
+        Elf64_Phdr segment;
+        std::memcpy(&segment, image.data() + header.e_phoff + i * sizeof segment, sizeof segment);
+        if (segment.p_type == PT_LOAD && !inside(segment.p_offset, segment.p_filesz))
+            throw Poco::LibraryLoadException("truncated: a segment lies past the end of the file");
+    }
+    if (header.e_shnum && !inside(header.e_shoff, Elf64_Off(header.e_shnum) * header.e_shentsize))
+        throw Poco::LibraryLoadException("truncated: the section headers lie past the end of the file");
 }
 
 /// dlopen with RTLD_NOW|RTLD_LOCAL: a library with an unresolved symbol is refused here, instead of
@@ -104,7 +193,6 @@ std::shared_ptr<PluginGeneration> PluginGeneration::start(const PluginManifest& 
 void PluginGeneration::load()
 {
     const std::string& name = _manifest.name;
-    Poco::File(_manifest.libraryPath).copyTo(_loadedFrom);
     // The mapping keeps the image; the file is not needed once loaded, and nothing is left behind.
     struct RemoveCopy
     {
@@ -120,10 +208,11 @@ void PluginGeneration::load()
             }
         }
     } removeCopy{_loadedFrom};
-
     std::unique_ptr<ResolvedLibrary> resolved;
     try
     {
+        copyLibrary(_manifest.libraryPath, _loadedFrom); // a partial copy is removed too
+        requireCompleteElf(_loadedFrom);
         resolved = std::make_unique<ResolvedLibrary>(_loadedFrom);
     }
     catch (const Poco::Exception& error)

@@ -19,6 +19,11 @@ namespace
 {
 Poco::Logger& logger() { return Poco::Logger::get("identity.plugins"); }
 
+/// Generations of one plugin that may still be finishing requests when a new one starts: each keeps
+/// its threads and connections, so a storm of reloads must wait for the old ones to go.
+constexpr std::size_t maxRetiring = 2;
+constexpr auto retirementWait = std::chrono::seconds(10);
+
 } // namespace
 
 std::vector<PluginSpec> PluginSpec::fromConfiguration(Poco::Util::AbstractConfiguration& config)
@@ -128,6 +133,8 @@ void PluginManager::apply(const std::vector<PluginSpec>& specs)
             if (slot != _slots.end() && !slot->second.serving && startGeneration(slot->second))
                 logger().information("plugin '%s' started on a second try, after the plugins it needs", name);
         }
+    // Once more, under the same lock as every other publication: the admin routes follow the slots.
+    publishLocked();
 }
 
 bool PluginManager::reload(const std::string& name)
@@ -162,6 +169,9 @@ bool PluginManager::startGeneration(Slot& slot)
     {
         if (slot.spec.manifestPath.empty())
             throw Poco::InvalidArgumentException("plugins." + name + ".manifest is not set");
+        if (slot.serving && !awaitRetirement(name))
+            throw Poco::TimeoutException("earlier generations of plugin '" + name +
+                                         "' are still finishing their requests; try again later");
         const PluginManifest manifest = PluginManifest::load(slot.spec.manifestPath);
         attempt.version = manifest.version;
         attempt.sdkVersion = std::to_string(manifest.sdkMajor) + "." + std::to_string(manifest.sdkMinor);
@@ -287,16 +297,28 @@ void PluginManager::retire(std::shared_ptr<PluginGeneration> generation)
     _retired.notify_all();
 }
 
+bool PluginManager::awaitRetirement(const std::string& name)
+{
+    std::unique_lock<std::mutex> lock(_retiringMutex);
+    return _reaped.wait_for(lock, retirementWait, [&] {
+        return static_cast<std::size_t>(std::count_if(_retiring.begin(), _retiring.end(), [&](const auto& retired) {
+                   return retired->manifest().name == name;
+               })) < maxRetiring;
+    });
+}
+
 void PluginManager::reap()
 {
     // Requests already inside a retired generation hold it through the route table they started with.
     // It is stopped and unloaded here, off the request threads, once the last of them is done.
     std::unique_lock<std::mutex> lock(_retiringMutex);
+    auto interval = std::chrono::milliseconds(2);
     while (!_stopping)
     {
         if (_retiring.empty())
         {
             _retired.wait(lock);
+            interval = std::chrono::milliseconds(2);
             continue;
         }
         std::vector<std::shared_ptr<PluginGeneration>> done;
@@ -321,9 +343,16 @@ void PluginManager::reap()
                 logger().information("plugin '%s': generation %u unloaded", name, number);
             }
             lock.lock();
+            _reaped.notify_all();
+            interval = std::chrono::milliseconds(2);
         }
         else
-            _retired.wait_for(lock, std::chrono::milliseconds(2)); // no signal when a request lets go
+        {
+            // No signal comes when a request lets go: look again soon, then less often (a generation
+            // can stay pinned for long, by a notifier another plugin still uses).
+            _retired.wait_for(lock, interval);
+            interval = std::min(interval * 2, std::chrono::milliseconds(100));
+        }
     }
 }
 

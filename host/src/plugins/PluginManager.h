@@ -98,6 +98,9 @@ private:
     void publishLocked();
     void retire(std::shared_ptr<PluginGeneration> generation);
     void reap();
+    /// Waits (bounded) until fewer than maxRetiring generations of the plugin are still finishing
+    /// requests; false when they do not finish in time.
+    bool awaitRetirement(const std::string& name);
     std::vector<std::shared_ptr<PluginGeneration>> servingLocked(const Slot* replaced,
                                                                  const std::shared_ptr<PluginGeneration>& by) const;
 
@@ -111,7 +114,8 @@ private:
 
     // Generations no longer published, destroyed by the reaper once no request holds them.
     std::mutex _retiringMutex;
-    std::condition_variable _retired;
+    std::condition_variable _retired; // something to reap
+    std::condition_variable _reaped;  // something was reaped
     bool _stopping = false;
     std::vector<std::shared_ptr<PluginGeneration>> _retiring;
     std::thread _reaper;
