@@ -166,7 +166,7 @@ def sample_manifest(reauth_schema):
     return {
         "name": "reauthenticate",
         "version": "1.0.0",
-        "sdk_version": "1.0",
+        "sdk_version": "2.0",
         "library": "libreauthenticate.so",
         "class": "ReauthenticatePlugin",
         "description": "Sends one-time codes for reauthentication and verifies them.",
