@@ -5,8 +5,9 @@
 //   COUNTER_BUILD=N        GET /counter/build answers {"build": N}: tells which build serves
 //   COUNTER_THROWS         start() throws
 //   COUNTER_MISSING_SYMBOL calls a function no library defines (linked without --no-undefined)
-//   COUNTER_FUTURE_SDK     reports SDK 2.0 in its handshake
+//   COUNTER_FUTURE_SDK     reports SDK 3.0 in its handshake
 //   COUNTER_HOST_MESSAGE   redefines a message key of the host's
+//   (variant "exported")   the same code built without hidden visibility and the version script
 #include "identity/sdk/ApiError.h"
 #include "identity/sdk/Plugin.h"
 
@@ -50,7 +51,7 @@ POCO_BEGIN_MANIFEST(identity::sdk::Plugin)
 POCO_EXPORT_CLASS(CounterPlugin)
 POCO_END_MANIFEST
 
-extern "C" __attribute__((visibility("default"))) unsigned identityPluginSdkVersion() { return 2u << 16; }
+extern "C" __attribute__((visibility("default"))) unsigned identityPluginSdkVersion() { return 3u << 16; }
 #else
 IDENTITY_PLUGIN(CounterPlugin)
 #endif

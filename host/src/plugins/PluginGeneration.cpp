@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <set>
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -133,6 +134,50 @@ void requireCompleteElf(const std::string& path)
     }
     if (header.e_shnum && !inside(header.e_shoff, Elf64_Off(header.e_shnum) * header.e_shentsize))
         throw Poco::LibraryLoadException("truncated: the section headers lie past the end of the file");
+
+    // What it exports. A plugin must export its entry points only (identity_add_plugin's version
+    // script): with any other symbol exported, a new build loaded beside this one may bind to it and
+    // run old code; with a GNU unique symbol, dlclose keeps it loaded for good.
+    if (header.e_shentsize != sizeof(Elf64_Shdr))
+        return;
+    for (Elf64_Half i = 0; i < header.e_shnum; ++i)
+    {
+        Elf64_Shdr section;
+        std::memcpy(&section, image.data() + header.e_shoff + i * sizeof section, sizeof section);
+        if (section.sh_type != SHT_DYNSYM || section.sh_entsize != sizeof(Elf64_Sym) || section.sh_link >= header.e_shnum)
+            continue;
+        Elf64_Shdr strings;
+        std::memcpy(&strings, image.data() + header.e_shoff + section.sh_link * sizeof strings, sizeof strings);
+        if (!inside(section.sh_offset, section.sh_size) || !inside(strings.sh_offset, strings.sh_size))
+            throw Poco::LibraryLoadException("truncated: the symbol table lies past the end of the file");
+        static const std::set<std::string> entryPoints = {"pocoBuildManifest", "pocoInitializeLibrary",
+                                                          "pocoUninitializeLibrary", IDENTITY_SDK_VERSION_SYMBOL};
+        std::size_t others = 0;
+        std::string example;
+        for (Elf64_Off at = 0; at + sizeof(Elf64_Sym) <= section.sh_size; at += sizeof(Elf64_Sym))
+        {
+            Elf64_Sym symbol;
+            std::memcpy(&symbol, image.data() + section.sh_offset + at, sizeof symbol);
+            if (symbol.st_shndx == SHN_UNDEF || symbol.st_name >= strings.sh_size)
+                continue;
+            const char* start = image.data() + strings.sh_offset + symbol.st_name;
+            const std::string name(start, strnlen(start, strings.sh_size - symbol.st_name));
+            const unsigned binding = ELF64_ST_BIND(symbol.st_info);
+            if (binding == STB_GNU_UNIQUE)
+                throw Poco::LibraryLoadException("it has GNU unique symbols (" + name +
+                                                 "), so it could never be unloaded: build it with identity_add_plugin "
+                                                 "(-fno-gnu-unique)");
+            if ((binding == STB_GLOBAL || binding == STB_WEAK) && !name.empty() && !entryPoints.count(name))
+            {
+                ++others;
+                example = name;
+            }
+        }
+        if (others > 0)
+            throw Poco::LibraryLoadException("it exports " + std::to_string(others) + " symbols besides its entry points (" +
+                                             example + ", …), so a new build could bind to this one: build it with "
+                                             "identity_add_plugin (hidden visibility and its version script)");
+    }
 }
 
 /// dlopen with RTLD_NOW|RTLD_LOCAL: a library with an unresolved symbol is refused here, instead of
