@@ -131,7 +131,7 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         *_pluginServices, _loader,
         [this](const std::vector<std::shared_ptr<PluginGeneration>>& generations) { publish(generations); },
         _privateFolder);
-    _adminToken = _settings.adminToken;
+    _operations = std::make_unique<OperationsEndpoints>(*_plugins, *_database, _counters, _settings.adminToken);
 }
 
 IdentityServer::~IdentityServer()
@@ -172,145 +172,6 @@ std::string IdentityServer::createUser(const User& user, const std::string& pass
     return _users->create(record);
 }
 
-std::vector<std::string> IdentityServer::unreadiness() const
-{
-    std::vector<std::string> reasons;
-    if (!_database->ping())
-        reasons.push_back("database: SELECT 1 failed");
-    for (const auto& status : _plugins->status())
-        if (status.state == "failed")
-            reasons.push_back("plugin '" + status.name + "' is not running");
-    return reasons;
-}
-
-void IdentityServer::requireAdmin(const sdk::Request& request) const
-{
-    const std::string token = Authenticator::bearerToken(request.header("Authorization"));
-    if (!sdk::crypto::constantTimeEquals(sdk::crypto::sha256(token), sdk::crypto::sha256(_adminToken)))
-        throw ApiError::unauthenticated();
-}
-
-void IdentityServer::addOperationsRoutes(RouteTable& table)
-{
-    using Auth = sdk::Route::Auth;
-    // Public: states and reasons, never the operator's error texts (those are in /admin/plugins).
-    auto health = [this](sdk::Response& response, bool readiness) {
-        const std::vector<std::string> reasons = unreadiness();
-        Poco::JSON::Array::Ptr plugins = new Poco::JSON::Array;
-        for (const auto& status : _plugins->status())
-        {
-            Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
-            entry->set("name", status.name);
-            entry->set("version", status.version);
-            entry->set("state", status.state);
-            entry->set("generation", status.generation);
-            plugins->add(entry);
-        }
-        Poco::JSON::Array::Ptr why = new Poco::JSON::Array;
-        for (const auto& reason : reasons)
-            why->add(reason);
-        if (readiness && !reasons.empty())
-            throw ApiError::unavailable(); // the envelope; /healthz tells why
-        response.body->set("status", reasons.empty() ? "ok" : "degraded");
-        response.body->set("plugins", plugins);
-        if (!reasons.empty())
-            response.body->set("reasons", why);
-    };
-    table.addRoute(sdk::Route{"GET", "/healthz", Auth::None,
-                              [health](const sdk::Request&, sdk::Response& response) { health(response, false); }},
-                   nullptr);
-    table.addRoute(sdk::Route{"GET", "/readyz", Auth::None,
-                              [health](const sdk::Request&, sdk::Response& response) { health(response, true); }},
-                   nullptr);
-    table.addRoute(sdk::Route{"GET", "/metrics", Auth::None,
-                              [this](const sdk::Request&, sdk::Response& response) {
-                                  const auto& counters = _requestContext->counters;
-                                  std::string text = "# HELP identity_http_requests_total HTTP requests answered, "
-                                                     "by status class.\n# TYPE identity_http_requests_total counter\n";
-                                  for (int c = 1; c <= 5; ++c)
-                                      text += "identity_http_requests_total{class=\"" + std::to_string(c) +
-                                              "xx\"} " + std::to_string(counters.byClass[c].load()) + "\n";
-                                  int running = 0;
-                                  std::string generations;
-                                  for (const auto& status : _plugins->status())
-                                  {
-                                      running += status.state == "running";
-                                      generations += "identity_plugin_generation{plugin=\"" + status.name + "\"} " +
-                                                     std::to_string(status.generation) + "\n";
-                                  }
-                                  text += "# HELP identity_plugins_running Plugins loaded and serving.\n"
-                                          "# TYPE identity_plugins_running gauge\nidentity_plugins_running " +
-                                          std::to_string(running) + "\n";
-                                  text += "# HELP identity_plugin_generation The generation serving, by plugin.\n"
-                                          "# TYPE identity_plugin_generation gauge\n" + generations;
-                                  response.contentType = "text/plain; version=0.0.4; charset=utf-8";
-                                  response.text = text;
-                              }},
-                   nullptr);
-    if (!_adminToken.empty())
-        addAdminRoutes(table);
-}
-
-void IdentityServer::addAdminRoutes(RouteTable& table)
-{
-    using Auth = sdk::Route::Auth;
-    table.addRoute(sdk::Route{"GET", "/admin/plugins", Auth::None,
-                              [this](const sdk::Request& request, sdk::Response& response) {
-                                  requireAdmin(request);
-                                  Poco::JSON::Array::Ptr plugins = new Poco::JSON::Array;
-                                  for (const auto& status : _plugins->status())
-                                  {
-                                      Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
-                                      entry->set("name", status.name);
-                                      entry->set("version", status.version);
-                                      entry->set("sdk_version", status.sdkVersion);
-                                      entry->set("state", status.state);
-                                      entry->set("generation", status.generation);
-                                      entry->set("library", status.library);
-                                      entry->set("loaded_at",
-                                                 status.generation == 0
-                                                     ? std::string()
-                                                     : Poco::DateTimeFormatter::format(status.loadedAt,
-                                                                                       "%Y-%m-%dT%H:%M:%S.%iZ"));
-                                      Poco::JSON::Array::Ptr routes = new Poco::JSON::Array;
-                                      for (const auto& route : status.routes)
-                                          routes->add(route);
-                                      entry->set("routes", routes);
-                                      entry->set("last_error", status.lastError);
-                                      plugins->add(entry);
-                                  }
-                                  response.body->set("plugins", plugins);
-                              }},
-                   nullptr);
-    // One exact route per configured plugin: the route table matches whole paths.
-    for (const auto& status : _plugins->status())
-    {
-        const std::string name = status.name;
-        table.addRoute(sdk::Route{"POST", "/admin/plugins/" + name + "/reload", Auth::None,
-                                  [this, name](const sdk::Request& request, sdk::Response& response) {
-                                      requireAdmin(request);
-                                      bool reloaded = false;
-                                      try
-                                      {
-                                          reloaded = _plugins->reload(name);
-                                      }
-                                      catch (const Poco::NotFoundException&)
-                                      {
-                                          throw ApiError::notFound();
-                                      }
-                                      if (!reloaded) // the previous build keeps serving; last_error says why
-                                          throw ApiError::failedPrecondition("plugin_reload_failed");
-                                      for (const auto& status : _plugins->status())
-                                          if (status.name == name)
-                                          {
-                                              response.body->set("name", name);
-                                              response.body->set("generation", status.generation);
-                                          }
-                                  }},
-                       nullptr);
-    }
-}
-
 ProvidedNotifier IdentityServer::providedNotifier(const std::string& type,
                                                   const Poco::Util::AbstractConfiguration& config) const
 {
@@ -328,7 +189,7 @@ void IdentityServer::publish(const std::vector<std::shared_ptr<PluginGeneration>
     std::lock_guard<std::mutex> lock(_publishing);
     auto table = std::make_shared<RouteTable>();
     _endpoints->addTo(*table);
-    addOperationsRoutes(*table);
+    _operations->addTo(*table);
     for (const auto& route : _hostRoutes)
         table->addRoute(route, nullptr);
     auto services = std::make_shared<ServiceRegistry>();
@@ -429,7 +290,7 @@ void IdentityServer::start()
     http.trustedProxies = _settings.trustedProxies;
     _requestContext = std::unique_ptr<RequestContext>(new RequestContext{
         http, _dispatcher, _messages, *_authenticator, _random, Poco::Logger::get("identity.access"),
-        Poco::Logger::get("identity.error"), {}});
+        Poco::Logger::get("identity.error"), _counters});
 
     const int threads = _settings.threads;
     // Poco's default pool caps at 16 threads whatever the parameters say: give the server its own.

@@ -2,6 +2,7 @@
 
 #include "app/HostAuditLog.h"
 #include "app/HostSettings.h"
+#include "app/OperationsEndpoints.h"
 #include "app/SecretStore.h"
 #include "auth/AuthEndpoints.h"
 #include "auth/Authenticator.h"
@@ -65,11 +66,6 @@ public:
 private:
     /// Publishes the host's routes with those of `generations`; throws (publishing nothing) on a conflict.
     void publish(const std::vector<std::shared_ptr<PluginGeneration>>& generations);
-    void addOperationsRoutes(RouteTable& table);
-    void addAdminRoutes(RouteTable& table);
-    void requireAdmin(const sdk::Request& request) const;
-    /// Why the host is not ready (empty when it is): the database and each enabled plugin.
-    std::vector<std::string> unreadiness() const;
     void watchPluginBuilds();
     ProvidedNotifier providedNotifier(const std::string& type, const Poco::Util::AbstractConfiguration& config) const;
 
@@ -99,10 +95,11 @@ private:
     using NotifierTypes = std::map<std::string, std::shared_ptr<PluginGeneration>>;
     std::shared_ptr<const NotifierTypes> _notifierTypes = std::make_shared<const NotifierTypes>();
     std::unique_ptr<FileWatcher> _buildWatcher; // development mode
+    RequestCounters _counters; // before what refers to it
     std::unique_ptr<RequestContext> _requestContext;
     std::unique_ptr<Poco::ThreadPool> _threads;
     std::unique_ptr<Poco::Net::HTTPServer> _server;
-    std::string _adminToken;
+    std::unique_ptr<OperationsEndpoints> _operations;
     std::vector<sdk::Route> _hostRoutes;
 };
 

@@ -45,7 +45,7 @@ struct RequestContext
     sdk::SecureRandom& random;
     Poco::Logger& accessLog;
     Poco::Logger& errorLog;
-    RequestCounters counters;
+    RequestCounters& counters;
 };
 
 /// The host-owned handler every request goes through (never a plugin's object, so a plugin can be

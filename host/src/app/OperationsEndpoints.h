@@ -1,0 +1,38 @@
+#pragma once
+
+#include "http/HostRequestHandler.h"
+#include "http/RouteTable.h"
+#include "plugins/PluginManager.h"
+#include "storage/Database.h"
+
+#include <string>
+#include <vector>
+
+namespace identity::host
+{
+
+/// The operations and administration routes: `/healthz`, `/readyz`, `/metrics`, and with an admin
+/// token `GET /admin/plugins` and `POST /admin/plugins/<name>/reload` (one exact route per configured
+/// plugin, so they are added anew at every publication).
+class OperationsEndpoints
+{
+public:
+    /// `adminToken` empty: no admin routes.
+    OperationsEndpoints(PluginManager& plugins, Database& database, const RequestCounters& counters,
+                        std::string adminToken);
+
+    void addTo(RouteTable& table);
+
+private:
+    void addAdminRoutes(RouteTable& table);
+    void requireAdmin(const sdk::Request& request) const;
+    /// Why the host is not ready (empty when it is): the database and each enabled plugin.
+    std::vector<std::string> unreadiness() const;
+
+    PluginManager& _plugins;
+    Database& _database;
+    const RequestCounters& _counters;
+    std::string _adminToken;
+};
+
+} // namespace identity::host
