@@ -4,6 +4,7 @@
 #include "support/TestServer.h"
 
 #include <Poco/File.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/FileStream.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/TemporaryFile.h>
@@ -157,6 +158,7 @@ class PluginReloadTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testReloadNeedsTheAdminToken);
     CPPUNIT_TEST(testReloadsUnderLoadOnARouteThatFillsItsBody);
     CPPUNIT_TEST(testTruncatedBuildIsRefusedBeforeItIsMapped);
+    CPPUNIT_TEST(testSlowClientPinsNoPluginBuild);
     CPPUNIT_TEST(testNotifierOfAnotherPluginDeliversAndFollowsItsReloads);
     CPPUNIT_TEST(testProviderStaysLoadedWhileItsNotifierIsInUse);
     CPPUNIT_TEST_SUITE_END();
@@ -387,6 +389,23 @@ public:
         CPPUNIT_ASSERT(ok.load() > 150);
         CPPUNIT_ASSERT_EQUAL(151, generationOf(server, "counter"));
         CPPUNIT_ASSERT(waitFor([] { return mappedCopies() == 1; }));
+    }
+
+    void testSlowClientPinsNoPluginBuild()
+    {
+        // A request still sending its body holds no generation: the builds it would pin could keep
+        // every later reload waiting for them to retire.
+        CounterInstall install;
+        TestServer server(withCounter(install));
+        Poco::Net::StreamSocket slow(Poco::Net::SocketAddress("127.0.0.1", server.server().port()));
+        const std::string head = "POST /auth/v1/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: 64\r\n\r\n{\"username\":";
+        slow.sendBytes(head.data(), static_cast<int>(head.size()));
+        for (int i = 0; i < 4; ++i)
+            CPPUNIT_ASSERT_MESSAGE("reload " + std::to_string(i), server.server().plugins().reload("counter"));
+        CPPUNIT_ASSERT_MESSAGE("the old builds unload while the slow request waits",
+                               waitFor([] { return mappedCopies() == 1; }));
+        slow.close();
     }
 
     void testTruncatedBuildIsRefusedBeforeItIsMapped()

@@ -191,7 +191,23 @@ void AuthEndpoints::sudo(const sdk::Request& request, sdk::Response& response)
         const auto verifier = services->find<sdk::CodeVerifier>(sdk::CodeVerifier::serviceName);
         if (!verifier)
             throw ApiError::unavailable("verifier_unavailable");
-        verifier->verify(principal, code, request);
+        try
+        {
+            verifier->verify(principal, code, request);
+        }
+        catch (const ApiError&)
+        {
+            throw; // the SDK's type: its code is not the plugin's
+        }
+        catch (const std::exception& error)
+        {
+            // Copied into a host type while the registry still holds the plugin loaded.
+            throw Poco::RuntimeException(std::string("code verifier failed: ") + error.what());
+        }
+        catch (...)
+        {
+            throw Poco::RuntimeException("code verifier failed");
+        }
         fields.set("method", "verification_code");
     }
     _d.audit.record("sudo_granted", principal.userId, fields);
@@ -261,7 +277,21 @@ void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& respo
     Poco::Data::Session session = _d.storage.session();
     sdk::WriteTransaction transaction(_d.storage, session);
     for (const auto& owner : services->findAll<sdk::UserDataOwner>(sdk::UserDataOwner::prefix))
-        owner->eraseUser(session, principal.userId);
+    {
+        try
+        {
+            owner->eraseUser(session, principal.userId);
+        }
+        catch (const std::exception& error)
+        {
+            // Copied into a host type while the registry still holds the plugin loaded.
+            throw Poco::RuntimeException(std::string("erasing a user's plugin data failed: ") + error.what());
+        }
+        catch (...)
+        {
+            throw Poco::RuntimeException("erasing a user's plugin data failed");
+        }
+    }
     _d.sessions.removeAll(session, principal.userId);
     _d.passwordGuard.forget(session, PasswordGuard::forUser(principal.userId));
     _d.users.remove(session, principal.userId);

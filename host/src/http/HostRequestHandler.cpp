@@ -199,11 +199,13 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
                                                            : sdk::crypto::toHex(_context.random.bytes(16));
     hostRequest._locale = preferredLocale(request.get("Accept-Language", ""));
 
-    // Keeps every owner (plugin generation) in it alive until this request is done. Declared before
-    // the response: what a plugin puts in the body (Poco::Dynamic::Var holders whose vtables are in
-    // the plugin's image) and what it throws must be gone before its library may be unloaded, and the
-    // response is sent and destroyed only at the end of this function.
-    const std::shared_ptr<const RouteTable> table = _context.dispatcher.current();
+    // The route's owner (its plugin generation; null for the host's own routes) and the route, taken
+    // once the body has been read, held until this function ends. Declared before the response: what a
+    // plugin puts in the body (Poco::Dynamic::Var holders whose vtables are in the plugin's image) and
+    // what it throws must be gone before its library may be unloaded. Only this route's owner is held,
+    // and only from after the body arrived: a slow client pins no plugin build.
+    std::shared_ptr<const void> owner;
+    sdk::Route route;
     sdk::Response out;
     std::string internalError;
     try
@@ -225,15 +227,26 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
             throw ApiError::invalidArgument();
         }
 
-        std::string allow;
-        bool pathKnown = false;
-        const RouteTable::RouteEntry* entry = table->find(hostRequest._method, hostRequest._path, allow, pathKnown);
-        if (!pathKnown)
-            throw ApiError::notFound();
-        if (!entry)
-            throw ApiError::methodNotAllowed(allow);
-
+        // Looked up before the body is read (404 and 405 need no body), and again after it: the table
+        // may have been swapped meanwhile, and the route now served is the one that answers.
+        auto lookUp = [&](bool take) {
+            const std::shared_ptr<const RouteTable> table = _context.dispatcher.current();
+            std::string allow;
+            bool pathKnown = false;
+            const RouteTable::RouteEntry* entry = table->find(hostRequest._method, hostRequest._path, allow, pathKnown);
+            if (!pathKnown)
+                throw ApiError::notFound();
+            if (!entry)
+                throw ApiError::methodNotAllowed(allow);
+            if (take)
+            {
+                owner = entry->owner; // first: the route's code must not outlive it
+                route = entry->route;
+            }
+        };
+        lookUp(false);
         readBody(hostRequest);
+        lookUp(true);
 
         const std::string clientId = hostRequest.query("client_id");
         if (!clientId.empty() && !_context.settings.clients.count(clientId))
@@ -245,10 +258,10 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
             throw ApiError::invalidArgument();
         hostRequest._deviceId = deviceId;
 
-        if (entry->route.auth == sdk::Route::Auth::AccessToken)
+        if (route.auth == sdk::Route::Auth::AccessToken)
             hostRequest._principal = _context.authenticator.authenticate(request.get("Authorization", ""));
 
-        entry->route.handler(hostRequest, out);
+        route.handler(hostRequest, out);
     }
     catch (const ApiError& error)
     {

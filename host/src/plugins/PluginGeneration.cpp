@@ -138,14 +138,22 @@ void requireCompleteElf(const std::string& path)
     // What it exports. A plugin must export its entry points only (identity_add_plugin's version
     // script): with any other symbol exported, a new build loaded beside this one may bind to it and
     // run old code; with a GNU unique symbol, dlclose keeps it loaded for good.
-    if (header.e_shentsize != sizeof(Elf64_Shdr))
-        return;
+    // Fails closed: a plugin always has a dynamic symbol table (it exports its entry points).
+    const auto unreadable = [] {
+        return Poco::LibraryLoadException("its dynamic symbol table cannot be read: build it with identity_add_plugin");
+    };
+    if (header.e_shentsize != sizeof(Elf64_Shdr) || header.e_shnum == 0)
+        throw unreadable();
+    bool symbolsChecked = false;
     for (Elf64_Half i = 0; i < header.e_shnum; ++i)
     {
         Elf64_Shdr section;
         std::memcpy(&section, image.data() + header.e_shoff + i * sizeof section, sizeof section);
-        if (section.sh_type != SHT_DYNSYM || section.sh_entsize != sizeof(Elf64_Sym) || section.sh_link >= header.e_shnum)
+        if (section.sh_type != SHT_DYNSYM)
             continue;
+        if (section.sh_entsize != sizeof(Elf64_Sym) || section.sh_link >= header.e_shnum)
+            throw unreadable();
+        symbolsChecked = true;
         Elf64_Shdr strings;
         std::memcpy(&strings, image.data() + header.e_shoff + section.sh_link * sizeof strings, sizeof strings);
         if (!inside(section.sh_offset, section.sh_size) || !inside(strings.sh_offset, strings.sh_size))
@@ -178,6 +186,8 @@ void requireCompleteElf(const std::string& path)
                                              example + ", …), so a new build could bind to this one: build it with "
                                              "identity_add_plugin (hidden visibility and its version script)");
     }
+    if (!symbolsChecked)
+        throw unreadable();
 }
 
 /// dlopen with RTLD_NOW|RTLD_LOCAL: a library with an unresolved symbol is refused here, instead of

@@ -68,6 +68,8 @@ PluginManager::~PluginManager()
 
 void PluginManager::apply(const std::vector<PluginSpec>& specs)
 {
+    for (const PluginSpec& spec : specs)
+        awaitRetirement(spec.name);
     std::lock_guard<std::mutex> operation(_operation);
     // A plugin may use notifiers of one started after it (by name order): one that failed to start
     // is tried once more when another started after it.
@@ -139,6 +141,7 @@ void PluginManager::apply(const std::vector<PluginSpec>& specs)
 
 bool PluginManager::reload(const std::string& name)
 {
+    awaitRetirement(name);
     std::lock_guard<std::mutex> operation(_operation);
     auto found = _slots.find(name);
     if (found == _slots.end() || !found->second.spec.enabled)
@@ -169,7 +172,7 @@ bool PluginManager::startGeneration(Slot& slot)
     {
         if (slot.spec.manifestPath.empty())
             throw Poco::InvalidArgumentException("plugins." + name + ".manifest is not set");
-        if (slot.serving && !awaitRetirement(name))
+        if (retiringCount(name) >= maxRetiring) // waited for outside the lock (see reload, apply)
             throw Poco::TimeoutException("earlier generations of plugin '" + name +
                                          "' are still finishing their requests; try again later");
         const PluginManifest manifest = PluginManifest::load(slot.spec.manifestPath);
@@ -297,14 +300,23 @@ void PluginManager::retire(std::shared_ptr<PluginGeneration> generation)
     _retired.notify_all();
 }
 
-bool PluginManager::awaitRetirement(const std::string& name)
+std::size_t PluginManager::retiringCountLocked(const std::string& name) const
 {
+    return static_cast<std::size_t>(std::count_if(_retiring.begin(), _retiring.end(),
+                                                  [&](const auto& retired) { return retired->manifest().name == name; }));
+}
+
+std::size_t PluginManager::retiringCount(const std::string& name)
+{
+    std::lock_guard<std::mutex> lock(_retiringMutex);
+    return retiringCountLocked(name);
+}
+
+void PluginManager::awaitRetirement(const std::string& name)
+{
+    // Never called with _operation held: what keeps old generations alive may be waiting for it.
     std::unique_lock<std::mutex> lock(_retiringMutex);
-    return _reaped.wait_for(lock, retirementWait, [&] {
-        return static_cast<std::size_t>(std::count_if(_retiring.begin(), _retiring.end(), [&](const auto& retired) {
-                   return retired->manifest().name == name;
-               })) < maxRetiring;
-    });
+    _reaped.wait_for(lock, retirementWait, [&] { return retiringCountLocked(name) < maxRetiring; });
 }
 
 void PluginManager::reap()

@@ -99,8 +99,10 @@ private:
     void retire(std::shared_ptr<PluginGeneration> generation);
     void reap();
     /// Waits (bounded) until fewer than maxRetiring generations of the plugin are still finishing
-    /// requests; false when they do not finish in time.
-    bool awaitRetirement(const std::string& name);
+    /// requests. Called before taking _operation; startGeneration then refuses if they are still there.
+    void awaitRetirement(const std::string& name);
+    std::size_t retiringCount(const std::string& name);
+    std::size_t retiringCountLocked(const std::string& name) const;
     std::vector<std::shared_ptr<PluginGeneration>> servingLocked(const Slot* replaced,
                                                                  const std::shared_ptr<PluginGeneration>& by) const;
 
