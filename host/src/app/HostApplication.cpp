@@ -167,7 +167,7 @@ int HostApplication::serve()
     // under way (a plugin slow to start, say); SIGHUPs that arrive meanwhile make one more reload.
     std::mutex reloadMutex;
     std::condition_variable reloadWanted;
-    bool pending = false, stopping = false;
+    bool pending = false, stopping = false, busy = false;
     std::thread reloader([&] {
         std::unique_lock<std::mutex> lock(reloadMutex);
         for (;;)
@@ -176,9 +176,12 @@ int HostApplication::serve()
             if (stopping)
                 return;
             pending = false;
+            busy = true;
             lock.unlock();
             reloadConfiguration(server);
             lock.lock();
+            busy = false;
+            reloadWanted.notify_all();
         }
     });
     const sigset_t signals = servingSignals();
@@ -195,9 +198,19 @@ int HostApplication::serve()
         reloadWanted.notify_one();
     }
     {
-        std::lock_guard<std::mutex> lock(reloadMutex);
+        std::unique_lock<std::mutex> lock(reloadMutex);
         stopping = true;
-        reloadWanted.notify_one();
+        reloadWanted.notify_all();
+        // A reload that does not end (a plugin whose start() never returns) must not keep the process
+        // from stopping: after a grace period it exits without a clean stop, and says so.
+        if (!reloadWanted.wait_for(lock, std::chrono::seconds(30), [&] { return !busy; }))
+        {
+            logger().fatal("a configuration reload is still running after 30 s (a plugin's start() does not "
+                           "return); exiting without a clean stop");
+            std::cerr << "identity-host: a configuration reload did not finish; exiting without a clean stop"
+                      << std::endl;
+            std::_Exit(EXIT_SOFTWARE);
+        }
     }
     reloader.join();
     configWatcher.reset();

@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,39 +42,46 @@ namespace
 {
 constexpr const char* privateFolderPrefix = "identity-host-plugins-";
 
-/// Removes `<temp>/identity-host-plugins-<pid>-*` folders of this user whose process is gone. Only
-/// real folders (not links) owned by this user with mode 0700, and only the regular files in them.
+/// Removes the `<temp>/identity-host-plugins-*` folders of this user whose process is gone: the live
+/// one holds an exclusive lock on the folder's `.owner` file for its whole life (a lock, unlike a pid,
+/// means the same in every PID namespace). Everything is reached through descriptors opened without
+/// following links, and only regular files and the folder itself are removed.
 void removeStalePrivateFolders(const std::string& temp)
 {
     DIR* directory = ::opendir(temp.c_str());
     if (!directory)
         return;
+    const int parent = ::dirfd(directory);
     const std::string prefix = privateFolderPrefix;
     while (const dirent* entry = ::readdir(directory))
     {
         const std::string name = entry->d_name;
         if (name.rfind(prefix, 0) != 0)
             continue;
-        const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-        if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
-            continue; // alive, or not ours to judge
-        const std::string path = temp + name;
-        struct stat info;
-        if (::lstat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::getuid() ||
-            (info.st_mode & 07777) != 0700)
+        const int folder = ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (folder < 0)
             continue;
-        if (DIR* stale = ::opendir(path.c_str()))
+        struct stat info;
+        const int owner = ::fstat(folder, &info) == 0 && info.st_uid == ::getuid() && (info.st_mode & 07777) == 0700
+                              ? ::openat(folder, ".owner", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+                              : -1;
+        if (owner >= 0 && ::flock(owner, LOCK_EX | LOCK_NB) == 0) // nobody holds it: the process is gone
         {
-            while (const dirent* file = ::readdir(stale))
+            if (DIR* stale = ::fdopendir(::dup(folder)))
             {
-                struct stat fileInfo;
-                if (::fstatat(::dirfd(stale), file->d_name, &fileInfo, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    S_ISREG(fileInfo.st_mode))
-                    ::unlinkat(::dirfd(stale), file->d_name, 0);
+                while (const dirent* file = ::readdir(stale))
+                {
+                    struct stat fileInfo;
+                    if (::fstatat(folder, file->d_name, &fileInfo, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(fileInfo.st_mode))
+                        ::unlinkat(folder, file->d_name, 0);
+                }
+                ::closedir(stale);
             }
-            ::closedir(stale);
+            ::unlinkat(parent, name.c_str(), AT_REMOVEDIR);
         }
-        ::rmdir(path.c_str());
+        if (owner >= 0)
+            ::close(owner);
+        ::close(folder);
     }
     ::closedir(directory);
 }
@@ -127,6 +135,9 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
     if (!::mkdtemp(folder.data()))
         throw Poco::CreateFileException("cannot create a private folder for plugin libraries", folder);
     _privateFolder = folder;
+    _privateFolderLock = ::open((folder + "/.owner").c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (_privateFolderLock < 0 || ::flock(_privateFolderLock, LOCK_EX | LOCK_NB) != 0)
+        throw Poco::CreateFileException("cannot lock the private folder for plugin libraries", folder);
     _plugins = std::make_unique<PluginManager>(
         *_pluginServices, _loader,
         [this](const std::vector<std::shared_ptr<PluginGeneration>>& generations) { publish(generations); },
@@ -145,6 +156,8 @@ IdentityServer::~IdentityServer()
     catch (...)
     {
     }
+    if (_privateFolderLock >= 0)
+        ::close(_privateFolderLock);
     Poco::Net::uninitializeSSL();
 }
 

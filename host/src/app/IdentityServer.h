@@ -89,6 +89,7 @@ private:
     std::unique_ptr<PluginServices> _pluginServices;
     PluginLoader _loader;
     std::string _privateFolder; // private copies of plugin libraries, each removed once loaded
+    int _privateFolderLock = -1; // held for the process's life: the folder is not stale
     std::mutex _publishing;
     std::unique_ptr<PluginManager> _plugins;
     /// The notifier types the generations being served provide, by type; published with the route table.
