@@ -146,8 +146,18 @@ TestServer::TestServer(const Overrides& overrides)
         _config->setString(entry.first, entry.second);
     for (const auto& entry : overrides)
         _config->setString(entry.first, entry.second);
-    _server = std::make_unique<host::IdentityServer>(*_config, _clock);
-    _server->start();
+    try
+    {
+        _server = std::make_unique<host::IdentityServer>(*_config, _clock);
+        _server->start();
+    }
+    catch (...)
+    {
+        // No destructor runs for a constructor that throws: leave no folder behind.
+        _server.reset();
+        Poco::File(_folder).remove(true);
+        throw;
+    }
 }
 
 std::map<std::string, std::string> TestServer::settings() const { return host::configurationValues(*_config); }
