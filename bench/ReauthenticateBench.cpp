@@ -1,8 +1,12 @@
-// Throughput and latency of POST /auth/v1/user/reauthenticate and of POST /auth/v1/user/sudo with a
-// code, against a real host (in this process, SQLite in a temporary folder, the real plugin library),
-// over loopback HTTP with keep-alive connections.
+// Throughput and latency of POST /auth/v1/user/reauthenticate (email_code over maildir, phone_code over
+// the SMS log, limits off) next to GET /healthz in the same run, against real hosts in this process (the
+// real plugin library), over loopback HTTP with keep-alive connections, the clients spread round robin
+// over the instances.
 //
-//   identity-bench [--clients=N] [--seconds=S] [--users=U]
+//   identity-bench [--clients=N] [--seconds=S] [--users=U] [--storage=URL] [--instances=I]
+//
+// --storage defaults to SQLite in a temporary folder; with a postgresql:// URL (scripts/bench-postgres
+// starts a temporary PostgreSQL and runs this with one instance and with two), --instances hosts share it.
 #include "app/IdentityServer.h"
 #include "support/SystemClock.h"
 
@@ -22,6 +26,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -36,6 +42,17 @@ struct Result
     long ok = 0;
     long failed = 0;
 };
+
+int get(Poco::Net::HTTPClientSession& session, const std::string& path, std::string& answer)
+{
+    Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setKeepAlive(true);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    answer.clear();
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), answer);
+    return response.getStatus();
+}
 
 int post(Poco::Net::HTTPClientSession& session, const std::string& path, const std::string& body,
          const std::string& token, std::string& answer)
@@ -72,8 +89,9 @@ void report(const char* name, Result& all, double seconds, int clients)
 
 int main(int argc, char** argv)
 {
-    int clients = 8, users = 16;
+    int clients = 8, users = 16, instances = 1;
     double seconds = 5;
+    std::string storage;
     for (int i = 1; i < argc; ++i)
     {
         if (std::strncmp(argv[i], "--clients=", 10) == 0)
@@ -82,6 +100,15 @@ int main(int argc, char** argv)
             seconds = std::atof(argv[i] + 10);
         else if (std::strncmp(argv[i], "--users=", 8) == 0)
             users = std::atoi(argv[i] + 8);
+        else if (std::strncmp(argv[i], "--storage=", 10) == 0)
+            storage = argv[i] + 10;
+        else if (std::strncmp(argv[i], "--instances=", 12) == 0)
+            instances = std::max(1, std::atoi(argv[i] + 12));
+    }
+    if (instances > 1 && storage.rfind("postgres", 0) != 0)
+    {
+        std::fprintf(stderr, "--instances above 1 needs --storage=postgresql://...\n");
+        return 2;
     }
     users = std::max(users, clients);
     Poco::Logger::root().setChannel(new Poco::NullChannel);
@@ -93,7 +120,7 @@ int main(int argc, char** argv)
     for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
              {"server.port", "0"},
              {"server.threads", "64"},
-             {"storage.url", "sqlite:" + folder + "/identity.db"},
+             {"storage.url", storage.empty() ? "sqlite:" + folder + "/identity.db" : storage},
              {"secrets.file", folder + "/secrets.json"},
              {"secrets.generate", "true"},
              {"plugins.reauthenticate.manifest", std::string(IDENTITY_PLUGIN_DIR) + "/reauthenticate/plugin.json"},
@@ -109,16 +136,25 @@ int main(int argc, char** argv)
         config->setString(key, value);
 
     host::SystemClock clock;
-    host::IdentityServer server(*config, clock);
-    server.start();
-    std::printf("setting up %d users (PBKDF2: about 0.3 s each)…\n", users);
+    // One after the other: the first generates the secrets file the others read.
+    std::vector<std::unique_ptr<host::IdentityServer>> servers;
+    for (int i = 0; i < instances; ++i)
+    {
+        servers.push_back(std::make_unique<host::IdentityServer>(*config, clock));
+        servers.back()->start();
+    }
+    host::IdentityServer& server = *servers.front();
+    std::printf("storage: %s, %d instance(s); setting up %d users (PBKDF2: about 0.3 s each)…\n",
+                server.database().displayUrl().c_str(), instances, users);
     std::vector<std::string> tokens;
     Poco::Net::HTTPClientSession setup("127.0.0.1", server.port());
+    const std::string stamp = std::to_string(std::time(nullptr)); // names of their own on a reused database
     for (int u = 0; u < users; ++u)
     {
         host::User user;
-        user.username = "bench" + std::to_string(u);
-        user.phoneNumber = "+861380013" + std::to_string(1000 + u);
+        user.username = "bench" + stamp + "-" + std::to_string(u);
+        user.email = user.username + "@example.com";
+        user.phoneNumber = "+86138" + stamp.substr(stamp.size() - 4) + std::to_string(10000 + u);
         server.createUser(user, "Bench-Password-1");
         std::string answer;
         post(setup, "/auth/v1/signin", "{\"username\":\"" + user.username + "\",\"password\":\"Bench-Password-1\"}", "",
@@ -133,7 +169,7 @@ int main(int argc, char** argv)
         const auto started = Clock::now();
         for (int c = 0; c < clients; ++c)
             threads.emplace_back([&, c] {
-                Poco::Net::HTTPClientSession session("127.0.0.1", server.port());
+                Poco::Net::HTTPClientSession session("127.0.0.1", servers[c % servers.size()]->port());
                 std::string answer;
                 while (Clock::now() < deadline)
                 {
@@ -157,10 +193,18 @@ int main(int argc, char** argv)
         report(name, all, elapsed, clients);
     };
 
+    run("GET /healthz", [&](Poco::Net::HTTPClientSession& session, int, std::string& answer) {
+        return get(session, "/healthz", answer);
+    });
+    run("reauthenticate email_code", [&](Poco::Net::HTTPClientSession& session, int c, std::string& answer) {
+        return post(session, "/auth/v1/user/reauthenticate", "{\"verify_opt\":\"email_code\"}", tokens[c], answer);
+    });
     run("reauthenticate phone_code", [&](Poco::Net::HTTPClientSession& session, int c, std::string& answer) {
         return post(session, "/auth/v1/user/reauthenticate", "{\"verify_opt\":\"phone_code\"}", tokens[c], answer);
     });
-    server.stop();
+    for (auto& instance : servers)
+        instance->stop();
+    servers.clear();
     Poco::File(folder).remove(true);
     return 0;
 }

@@ -25,6 +25,7 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testReusedRefreshTokenEndsTheSession);
     CPPUNIT_TEST(testTenWrongPasswordsLockPasswordChecks);
     CPPUNIT_TEST(testUnknownNamesLockLikeAccounts);
+    CPPUNIT_TEST(testPruningDropsEndedSessionsAndQuietUnknownNames);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -295,6 +296,34 @@ public:
         const HttpResult locked = _server->post("/auth/v1/signin", "{\"username\":\"nobody\",\"password\":\"Wrong-Horse-9\"}");
         CPPUNIT_ASSERT_EQUAL(429, locked.status);
         CPPUNIT_ASSERT_EQUAL(std::string("900"), locked.headers.get("Retry-After", ""));
+    }
+
+    void testPruningDropsEndedSessionsAndQuietUnknownNames()
+    {
+        const std::string ended = _server->signIn("alice");
+        CPPUNIT_ASSERT_EQUAL(200, _server->post("/auth/v1/user/signout", "", ended).status);
+        // A flood of random names: one row each.
+        for (int i = 0; i < 5; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", "{\"username\":\"random-" + std::to_string(i) +
+                                                                            "\",\"password\":\"Wrong-Horse-9\"}")
+                                          .status);
+        CPPUNIT_ASSERT_EQUAL(5LL, _server->queryInt("SELECT COUNT(*) FROM password_failures"));
+        _server->clock().advanceSeconds(901); // one lock period later
+        for (int i = 0; i < 10; ++i)
+            _server->post("/auth/v1/signin", "{\"username\":\"locked\",\"password\":\"Wrong-Horse-9\"}");
+        const std::string live = _server->signIn("alice");
+
+        _server->server().prune();
+        // The quiet rows went; the locked name stays locked; the ended session is kept an hour.
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM password_failures"));
+        CPPUNIT_ASSERT_EQUAL(429, _server->post("/auth/v1/signin", "{\"username\":\"locked\",\"password\":\"x\"}").status);
+        CPPUNIT_ASSERT_EQUAL(2LL, _server->queryInt("SELECT COUNT(*) FROM sessions"));
+
+        _server->clock().advanceSeconds(3600);
+        _server->server().prune();
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM password_failures"));
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM sessions"));
+        CPPUNIT_ASSERT_EQUAL(200, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + live}}).status);
     }
 
 private:

@@ -19,7 +19,6 @@
 
 using namespace identity;
 using namespace identity::test;
-using namespace Poco::Data::Keywords;
 
 class OutboxDeliveryTest : public CppUnit::TestFixture
 {
@@ -86,9 +85,11 @@ public:
 
     std::string outboxStatus()
     {
-        Poco::Data::Session session = _host->server().database().session();
         std::string status;
-        session << "SELECT status FROM outbox ORDER BY created_at DESC LIMIT 1", into(status), now;
+        _host->server().database().read([&](sdk::Transaction& transaction) {
+            const sdk::Result result = transaction.execute("SELECT status FROM outbox ORDER BY created_at DESC LIMIT 1");
+            status = result.empty() ? std::string() : result.front().text(0);
+        });
         return status;
     }
 
@@ -153,27 +154,30 @@ public:
         const auto secrets = parser.parse(in).extract<Poco::JSON::Object::Ptr>();
         const std::string key = sdk::crypto::hmacSha256(
             secrets->getValue<std::string>("plugins.reauthenticate.outbox_key"), "reauthenticate outbox v1");
-        Poco::Data::Session session = _host->server().database().session();
-        sdk::WriteTransaction transaction(_host->server().database(), session);
         const Poco::Int64 at = _host->clock().now(), expires = at + 300;
-        for (int n = 0; n < 200; ++n)
-        {
-            std::string user = "user-" + std::to_string(n), codeId = "code-" + std::to_string(n),
-                        messageId = Poco::UUIDGenerator::defaultGenerator().createRandom().toString(),
-                        email = "user" + std::to_string(n) + "@example.com", code = "123456";
-            std::string sealed = sdk::crypto::base64UrlEncode(sdk::crypto::aesGcmSeal(key, code, messageId));
-            session << "INSERT INTO users(id, email, password_hash, created_at, updated_at) VALUES ($1, $2, 'x', $3, $4)",
-                use(user), use(email), bind(at), bind(at), now;
-            session << "INSERT INTO verification_codes(id, user_id, session_id, purpose, channel, code_hash, created_at, "
-                       "expires_at) VALUES ($1, $2, 's', 'reauthenticate', 'email', 'h', $3, $4)",
-                use(codeId), use(user), bind(at), bind(expires), now;
-            session << "INSERT INTO outbox(id, code_id, user_id, channel, destination, destination_masked, locale, "
-                       "payload, status, next_attempt_at, expires_at, created_at, updated_at) VALUES ($1, $2, $3, "
-                       "'email', $4, 'u***@example.com', 'en', $5, 'pending', $6, $7, $8, $9)",
-                use(messageId), use(codeId), use(user), use(email), use(sealed), bind(at), bind(expires), bind(at),
-                bind(at), now;
-        }
-        transaction.commit();
+        _host->server().database().write([&](sdk::Transaction& transaction) {
+            for (int n = 0; n < 200; ++n)
+            {
+                const std::string user = "user-" + std::to_string(n), codeId = "code-" + std::to_string(n),
+                                  messageId = Poco::UUIDGenerator::defaultGenerator().createRandom().toString(),
+                                  email = "user" + std::to_string(n) + "@example.com", code = "123456";
+                const std::string sealed =
+                    sdk::crypto::base64UrlEncode(sdk::crypto::aesGcmSeal(key, code, messageId));
+                transaction.execute(
+                    "INSERT INTO users(id, email, password_hash, created_at, updated_at) VALUES ($1, $2, 'x', $3, $4)",
+                    {sdk::Value(user), sdk::Value(email), sdk::Value(at), sdk::Value(at)});
+                transaction.execute("INSERT INTO verification_codes(id, user_id, session_id, purpose, channel, "
+                                    "code_hash, created_at, expires_at) VALUES ($1, $2, 's', 'reauthenticate', "
+                                    "'email', 'h', $3, $4)",
+                                    {sdk::Value(codeId), sdk::Value(user), sdk::Value(at), sdk::Value(expires)});
+                transaction.execute(
+                    "INSERT INTO outbox(id, code_id, user_id, channel, destination, destination_masked, locale, "
+                    "payload, status, next_attempt_at, expires_at, created_at, updated_at) VALUES ($1, $2, $3, "
+                    "'email', $4, 'u***@example.com', 'en', $5, 'pending', $6, $7, $8, $9)",
+                    {sdk::Value(messageId), sdk::Value(codeId), sdk::Value(user), sdk::Value(email),
+                     sdk::Value(sealed), sdk::Value(at), sdk::Value(expires), sdk::Value(at), sdk::Value(at)});
+            }
+        });
         CPPUNIT_ASSERT(waitFor(
             [&] { return _host->queryInt("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'") == 200; }, 60));
         CPPUNIT_ASSERT_EQUAL(200L, stat("messages"));

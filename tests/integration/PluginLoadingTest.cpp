@@ -65,14 +65,14 @@ public:
         Poco::File(folder).createDirectories();
         {
             Poco::FileOutputStream out(folder + "/plugin.json");
-            out << "{\"name\":\"reauthenticate\",\"version\":\"9.0.0\",\"sdk_version\":\"3.0\",\"library\":\""
+            out << "{\"name\":\"reauthenticate\",\"version\":\"9.0.0\",\"sdk_version\":\"4.0\",\"library\":\""
                 << plugin("reauthenticate/libreauthenticate.so") << "\",\"class\":\"ReauthenticatePlugin\"}";
         }
         TestServer server(Overrides{{"plugins.reauthenticate.manifest", folder + "/plugin.json"}});
         std::string error;
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), statusOf(server, "reauthenticate", error));
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("SDK 4.0") != std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(error, error.find("SDK 3.0") != std::string::npos);
-        CPPUNIT_ASSERT_MESSAGE(error, error.find("SDK 2.0") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(404, server.post("/auth/v1/user/reauthenticate", "{}").status);
         CPPUNIT_ASSERT_EQUAL(200, server.request("GET", "/healthz").status);
         Poco::File(folder).remove(true);
@@ -83,7 +83,7 @@ public:
         TestServer server(Overrides{{"plugins.future.manifest", plugin("future/plugin.json")}});
         std::string error;
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), statusOf(server, "future", error));
-        CPPUNIT_ASSERT_MESSAGE(error, error.find("built against SDK 3.0") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("built against SDK 4.0") != std::string::npos);
         CPPUNIT_ASSERT(!mapped("libfuture.so"));
         CPPUNIT_ASSERT_EQUAL(404, server.request("GET", "/future/hello").status);
         CPPUNIT_ASSERT_EQUAL(std::string("running"), statusOf(server, "reauthenticate", error));

@@ -186,7 +186,7 @@ public:
         TestServer server(withCounter(install));
         const auto entry = pluginEntry(server, "counter");
         CPPUNIT_ASSERT_EQUAL(std::string("0.0.1"), entry->getValue<std::string>("version"));
-        CPPUNIT_ASSERT_EQUAL(std::string("2.0"), entry->getValue<std::string>("sdk_version"));
+        CPPUNIT_ASSERT_EQUAL(std::string("3.0"), entry->getValue<std::string>("sdk_version"));
         CPPUNIT_ASSERT_EQUAL(std::string("running"), entry->getValue<std::string>("state"));
         CPPUNIT_ASSERT_EQUAL(1, entry->getValue<int>("generation"));
         CPPUNIT_ASSERT_EQUAL(install.library(), entry->getValue<std::string>("library"));
@@ -205,7 +205,7 @@ public:
         const std::vector<std::pair<std::string, std::string>> broken = {
             {"throws", "counter build 1 refuses to start"},
             {"missing", "undefined symbol: counterFunctionNoLibraryDefines"},
-            {"future", "was built against SDK 3.0"},
+            {"future", "was built against SDK 4.0"},
             {"hostmessage", "redefines the host's message"},
             {"exported", "symbols besides its entry points"},
         };

@@ -353,16 +353,17 @@ public:
         // The worker is woken when a code is queued; the row may or may not be delivered yet. Either
         // way, no column anywhere holds the code.
         const std::string code = _server->requestCode(_token);
-        Poco::Data::Session session = _server->server().database().session();
         for (const char* sql : {"SELECT COUNT(*) FROM verification_codes WHERE code_hash LIKE '%' || $1 || '%' "
                                 "OR id LIKE '%' || $2 || '%'",
                                 "SELECT COUNT(*) FROM outbox WHERE COALESCE(payload, '') LIKE '%' || $1 || '%' "
                                 "OR destination LIKE '%' || $2 || '%'"})
         {
-            std::string a = code, b = code;
-            Poco::Int64 found = 0;
-            session << sql, Poco::Data::Keywords::use(a), Poco::Data::Keywords::use(b), Poco::Data::Keywords::into(found),
-                Poco::Data::Keywords::now;
+            Poco::Int64 found = -1;
+            _server->server().database().read([&](identity::sdk::Transaction& transaction) {
+                found = transaction.execute(sql, {identity::sdk::Value(code), identity::sdk::Value(code)})
+                            .front()
+                            .integer(0);
+            });
             CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), found);
         }
         CPPUNIT_ASSERT_EQUAL(64LL, _server->queryInt("SELECT LENGTH(code_hash) FROM verification_codes"));

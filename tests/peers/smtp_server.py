@@ -102,6 +102,9 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         st = self.state
+        if st.args.slow_domain and any(rcpt.endswith("@" + st.args.slow_domain) for rcpt in envelope.rcpt_tos):
+            # A slow provider for these recipients only: a sender is caught mid-delivery.
+            await asyncio.sleep(st.args.slow_ms / 1000.0)
         if st.args.fail_on == "data" and st.fail_left > 0:
             st.fail_left -= 1
             st.bump("temp_failures")
@@ -242,6 +245,9 @@ def parse_args(argv=None):
     p.add_argument("--stats")
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--fail-on", choices=("data", "rcpt"), default="data")
+    p.add_argument("--slow-domain", default="",
+                   help="take --slow-ms before accepting DATA for recipients at this domain")
+    p.add_argument("--slow-ms", type=int, default=500)
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
     if (args.user is None) != (args.password is None):

@@ -5,7 +5,7 @@
 //   COUNTER_BUILD=N        GET /counter/build answers {"build": N}: tells which build serves
 //   COUNTER_THROWS         start() throws
 //   COUNTER_MISSING_SYMBOL calls a function no library defines (linked without --no-undefined)
-//   COUNTER_FUTURE_SDK     reports SDK 3.0 in its handshake
+//   COUNTER_FUTURE_SDK     reports the next SDK major version (4.0 today) in its handshake
 //   COUNTER_HOST_MESSAGE   redefines a message key of the host's
 //   (variant "exported")   the same code built without hidden visibility and the version script
 #include "identity/sdk/ApiError.h"
@@ -51,7 +51,7 @@ POCO_BEGIN_MANIFEST(identity::sdk::Plugin)
 POCO_EXPORT_CLASS(CounterPlugin)
 POCO_END_MANIFEST
 
-extern "C" __attribute__((visibility("default"))) unsigned identityPluginSdkVersion() { return 3u << 16; }
+extern "C" __attribute__((visibility("default"))) unsigned identityPluginSdkVersion() { return (IDENTITY_SDK_VERSION_MAJOR + 1u) << 16; }
 #else
 IDENTITY_PLUGIN(CounterPlugin)
 #endif

@@ -1,4 +1,4 @@
-// A plugin built against a future SDK major version (3.0) whose manifest claims 2.0: the host must
+// A plugin built against the next SDK major version whose manifest claims this one: the host must
 // trust the library's own handshake, not the manifest, and refuse it.
 #include "identity/sdk/Plugin.h"
 
@@ -20,5 +20,5 @@ POCO_END_MANIFEST
 
 extern "C" __attribute__((visibility("default"))) unsigned identityPluginSdkVersion()
 {
-    return 3u << 16;
+    return (IDENTITY_SDK_VERSION_MAJOR + 1u) << 16; // the next major version
 }

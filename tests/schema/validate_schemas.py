@@ -166,7 +166,7 @@ def sample_manifest(reauth_schema):
     return {
         "name": "reauthenticate",
         "version": "1.0.0",
-        "sdk_version": "2.0",
+        "sdk_version": "3.0",
         "library": "libreauthenticate.so",
         "class": "ReauthenticatePlugin",
         "description": "Sends one-time codes for reauthentication and verifies them.",
@@ -460,7 +460,9 @@ def check_fixtures(report, schemas):
              [(reauth + ["limits"], {"cooldown_seconds": 86400, "per_user_per_hour": 0, "per_ip_per_hour": 1000000,
                                      "per_destination_per_hour": 0, "sms_per_minute": 0, "attempts_per_code": 10,
                                      "failures_before_lock": 100, "lock_seconds": 604800}),
-              (reauth + ["delivery"], {"poll_ms": 10, "batch": 1000, "max_backoff_seconds": 3600})]),
+              (reauth + ["delivery"], {"poll_ms": 10, "batch": 1000, "max_backoff_seconds": 3600,
+                                       "lease_seconds": 5})]),
+            ("PostgreSQL storage", [(["storage", "url"], "postgresql://identity:pw@db.internal:5432/identity")]),
         ]
         for label, changes in valid:
             report.check("config: accepts %s" % label, expect_valid, schemas, cfg, with_changes(full_config(), *changes))
@@ -475,7 +477,7 @@ def check_fixtures(report, schemas):
             ("threads 1", ["server", "threads"], 1, "server/threads"),
             ("threads 1025", ["server", "threads"], 1025, "server/threads"),
             ("storage url mysql://", ["storage", "url"], "mysql://db/identity", "storage/url"),
-            ("storage url postgresql:// (not built)", ["storage", "url"], "postgresql://db/identity", "storage/url"),
+            ("storage url postgresql: without //", ["storage", "url"], "postgresql:db/identity", "storage/url"),
             ("storage url sqlite::memory:", ["storage", "url"], "sqlite::memory:", "storage/url"),
             ("algorithm none", ["tokens", "algorithm"], "none", "tokens/algorithm"),
             ("a literal token secret shorter than 32 bytes", ["tokens", "secret"], "short-secret", "tokens/secret"),

@@ -9,7 +9,6 @@
 namespace identity::test
 {
 
-using namespace Poco::Data::Keywords;
 
 void RecordingAudit::record(const std::string& event, const std::string&, const Poco::JSON::Object&)
 {
@@ -35,13 +34,18 @@ PluginFixture::PluginFixture(const std::map<std::string, std::string>& config)
     Poco::File(_folder).createDirectories();
     for (const auto& [key, value] : config)
         _config->setString(key, value);
-    _database = std::make_unique<host::Database>("sqlite:" + _folder + "/identity.db", 8);
+    _testDatabase = std::make_unique<TestDatabase>(_folder);
+    _database = std::make_unique<host::Database>(_testDatabase->url(), 8);
     _database->migrate();
+    const std::string dialect = _database->dialect() == sdk::Dialect::SQLite ? "sqlite" : "postgresql";
+    _database->migratePlugin("reauthenticate",
+                             host::readMigrations(std::string(IDENTITY_SOURCE_DIR) + "/plugin/schema/" + dialect));
 }
 
 PluginFixture::~PluginFixture()
 {
     _database.reset();
+    _testDatabase.reset();
     try
     {
         Poco::File(_folder).remove(true);
@@ -55,25 +59,23 @@ Poco::Logger& PluginFixture::logger() const { return Poco::Logger::get("plugin.f
 
 sdk::Principal PluginFixture::addUser(const std::string& id, const std::string& email, const std::string& phone)
 {
-    Poco::Data::Session session = _database->session();
-    std::string userId = id, hash = "unused", locale = "en";
-    Poco::Nullable<std::string> mail, number;
-    if (!email.empty())
-        mail = email;
-    if (!phone.empty())
-        number = phone;
-    Poco::Int64 now = _clock.now();
-    session << "INSERT INTO users(id, email, phone_number, password_hash, locale, created_at, updated_at) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        use(userId), use(mail), use(number), use(hash), use(locale), use(now), bind(now), Poco::Data::Keywords::now;
+    const Poco::Int64 now = _clock.now();
+    _database->write([&](sdk::Transaction& transaction) {
+        transaction.execute("INSERT INTO users(id, email, phone_number, password_hash, locale, created_at, updated_at) "
+                            "VALUES ($1, $2, $3, 'unused', 'en', $4, $5)",
+                            {sdk::Value(id), sdk::Value::textOrNull(email), sdk::Value::textOrNull(phone),
+                             sdk::Value(now), sdk::Value(now)});
+    });
     return sdk::Principal{id, "session-" + id, email, phone, "en"};
 }
 
 long long PluginFixture::count(const std::string& sql)
 {
-    Poco::Data::Session session = _database->session();
-    Poco::Int64 value = 0;
-    session << sql, into(value), now;
+    long long value = 0;
+    _database->read([&](sdk::Transaction& transaction) {
+        const sdk::Result result = transaction.execute(sql);
+        value = result.empty() ? 0 : result.front().integer(0);
+    });
     return value;
 }
 

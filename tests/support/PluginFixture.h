@@ -1,6 +1,7 @@
 #pragma once
 
 #include "storage/Database.h"
+#include "support/TestDatabase.h"
 #include "support/SystemClock.h"
 #include "support/SystemRandom.h"
 
@@ -54,8 +55,8 @@ private:
     sdk::Principal _principal;
 };
 
-/// What a plugin's logic needs of the host, without a host: a real SQLite database (the host's
-/// migrations applied) in a fresh temporary folder, a manual clock, the system's CSPRNG, recorded audit
+/// What a plugin's logic needs of the host, without a host: a real database (SQLite, or PostgreSQL
+/// for the `_postgresql` runs; the host's and the plugin's migrations applied) in a fresh temporary folder, a manual clock, the system's CSPRNG, recorded audit
 /// events and a configuration the test sets. For fast tests of CodeService, SendLimits and Outbox.
 class PluginFixture : public sdk::PluginContext
 {
@@ -93,6 +94,7 @@ private:
     RecordingAudit _audit;
     sdk::NotifierRegistry _notifiers;
     Poco::AutoPtr<Poco::Util::MapConfiguration> _config;
+    std::unique_ptr<TestDatabase> _testDatabase; // outlives the connections to it
     std::unique_ptr<host::Database> _database;
 };
 

@@ -122,6 +122,7 @@ TestServer::TestServer(const Overrides& overrides)
       _config(new Poco::Util::MapConfiguration)
 {
     Poco::File(_folder).createDirectories();
+    _database = std::make_unique<TestDatabase>(_folder);
     const std::map<std::string, std::string> defaults = {
         {"server.host", "127.0.0.1"},
         {"server.port", "0"},
@@ -129,7 +130,7 @@ TestServer::TestServer(const Overrides& overrides)
         {"environment.id", "dev"},
         {"environment.clients[0]", "dev"},
         {"environment.clients[1]", "web"},
-        {"storage.url", "sqlite:" + _folder + "/identity.db"},
+        {"storage.url", _database->url()},
         {"secrets.file", _folder + "/secrets.json"},
         {"secrets.generate", "true"},
         {"tokens.issuer", "http://127.0.0.1:8080"},
@@ -277,9 +278,11 @@ std::string TestServer::newestEmail() const
 
 long long TestServer::queryInt(const std::string& sql)
 {
-    Poco::Data::Session session = _server->database().session();
-    Poco::Int64 value = 0;
-    session << sql, Poco::Data::Keywords::into(value), Poco::Data::Keywords::now;
+    long long value = 0;
+    _server->database().read([&](sdk::Transaction& transaction) {
+        const sdk::Result result = transaction.execute(sql);
+        value = result.empty() ? 0 : result.front().integer(0);
+    });
     return value;
 }
 

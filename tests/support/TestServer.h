@@ -2,6 +2,7 @@
 
 #include "app/IdentityServer.h"
 #include "support/SystemClock.h"
+#include "support/TestDatabase.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/NameValueCollection.h>
@@ -82,6 +83,7 @@ public:
 
 private:
     std::string _folder;
+    std::unique_ptr<TestDatabase> _database; // before the server: it outlives its connections
     host::ManualClock _clock;
     Poco::AutoPtr<Poco::Util::MapConfiguration> _config;
     std::unique_ptr<host::IdentityServer> _server;

@@ -68,6 +68,7 @@ class CodeServiceTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testExpiredCodeIsRefused);
     CPPUNIT_TEST(testNewCodeReplacesTheLiveOne);
     CPPUNIT_TEST(testOnlyTheCurrentClaimRecordsAnOutcome);
+    CPPUNIT_TEST(testPruningDropsWhatNoRuleNeedsAndKeepsTheRest);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -121,6 +122,43 @@ public:
         if (first != second)
             CPPUNIT_ASSERT_EQUAL(4002, codes.verify(first));
         CPPUNIT_ASSERT_EQUAL(200, codes.verify(second));
+    }
+
+    void testPruningDropsWhatNoRuleNeedsAndKeepsTheRest()
+    {
+        Codes codes;
+        // A week and a day of traffic in an hour's steps, then one fresh send: what pruning may drop is
+        // everything but the last hour of send events, live codes, and unfinished messages.
+        const std::string code = codes.issue(); // delivered: a finished message
+        CPPUNIT_ASSERT_EQUAL(200, codes.verify(code));
+        codes.fixture.manualClock().advanceSeconds(8 * 24 * 3600);
+        codes.service->issue(codes.alice, "email", codes.alice.email, test::FixedRequest(codes.alice));
+        CPPUNIT_ASSERT_EQUAL(2LL, codes.fixture.count("SELECT COUNT(*) FROM send_events"));
+        CPPUNIT_ASSERT_EQUAL(2LL, codes.fixture.count("SELECT COUNT(*) FROM verification_codes"));
+        CPPUNIT_ASSERT_EQUAL(2LL, codes.fixture.count("SELECT COUNT(*) FROM outbox"));
+        // A counter that holds nothing any more: a lock long over, no failures since.
+        codes.fixture.storage().write([&](sdk::Transaction& transaction) {
+            transaction.execute("INSERT INTO verification_failures(user_id, consecutive, locked_until) "
+                                "VALUES ('gone', 0, 1), ('counting', 3, 0)");
+        });
+
+        const std::size_t removed = codes.outbox->prune(codes.fixture.clock().now(), 1000);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), removed);
+        CPPUNIT_ASSERT_EQUAL(1LL, codes.fixture.count("SELECT COUNT(*) FROM send_events"));
+        CPPUNIT_ASSERT_EQUAL(1LL, codes.fixture.count("SELECT COUNT(*) FROM verification_codes WHERE state = 'live'"));
+        CPPUNIT_ASSERT_EQUAL(0LL, codes.fixture.count("SELECT COUNT(*) FROM verification_codes WHERE state <> 'live'"));
+        CPPUNIT_ASSERT_EQUAL(1LL, codes.fixture.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"));
+        CPPUNIT_ASSERT_EQUAL(0LL, codes.fixture.count("SELECT COUNT(*) FROM outbox WHERE status <> 'pending'"));
+        CPPUNIT_ASSERT_EQUAL(1LL, codes.fixture.count("SELECT COUNT(*) FROM verification_failures"));
+        // Batches: a flood is taken a batch per round.
+        codes.fixture.storage().write([&](sdk::Transaction& transaction) {
+            for (int i = 0; i < 25; ++i)
+                transaction.execute("INSERT INTO send_events(user_id, ip, destination_hash, channel, created_at) "
+                                    "VALUES ($1, '192.0.2.1', 'h', 'email', 0)",
+                                    {sdk::Value("flood-" + std::to_string(i))});
+        });
+        CPPUNIT_ASSERT_EQUAL(std::size_t(10), codes.outbox->prune(codes.fixture.clock().now(), 10));
+        CPPUNIT_ASSERT_EQUAL(16LL, codes.fixture.count("SELECT COUNT(*) FROM send_events"));
     }
 
     void testOnlyTheCurrentClaimRecordsAnOutcome()

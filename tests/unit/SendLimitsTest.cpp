@@ -24,11 +24,16 @@ reauth::ReauthenticateSettings unlimited()
 /// 0 when the limits let the attempt through, else the Retry-After of the 429.
 int retryAfter(test::PluginFixture& fixture, const SendLimits& limits, const SendAttempt& attempt)
 {
-    Poco::Data::Session session = fixture.storage().session();
+    std::optional<reauth::LimitHit> hit;
+    fixture.storage().read([&](sdk::Transaction& transaction) {
+        hit = limits.check(transaction, attempt, fixture.clock().now());
+    });
+    if (!hit)
+        return 0;
     try
     {
-        limits.check(session, attempt, fixture.clock().now());
-        return 0;
+        limits.refuse(*hit, attempt);
+        CPPUNIT_FAIL("refuse() returned");
     }
     catch (const sdk::ApiError& error)
     {
@@ -40,8 +45,8 @@ int retryAfter(test::PluginFixture& fixture, const SendLimits& limits, const Sen
 
 void send(test::PluginFixture& fixture, const SendLimits& limits, const SendAttempt& attempt)
 {
-    Poco::Data::Session session = fixture.storage().session();
-    limits.record(session, attempt, fixture.clock().now());
+    fixture.storage().write(
+        [&](sdk::Transaction& transaction) { limits.record(transaction, attempt, fixture.clock().now()); });
 }
 } // namespace
 

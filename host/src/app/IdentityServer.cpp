@@ -101,7 +101,8 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         nullptr, reject, new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, clientParams));
 
     _secrets = std::make_unique<SecretStore>(_settings.secretsFile, _settings.generateSecrets, _random);
-    // Poco's session pool throws at once when empty: one session per HTTP thread, plus the workers'.
+    // A connection per HTTP thread, plus the background workers' (delivery, pruning, two generations of
+    // a plugin during a reload).
     _database = std::make_unique<Database>(_settings.storageUrl, static_cast<std::size_t>(_settings.threads) + 16);
     _database->migrate();
 
@@ -126,7 +127,8 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         PluginServices{_audit, _clock, _random, *_database, _messages, *_secrets,
                        [this](const std::string& type, const Poco::Util::AbstractConfiguration& config) {
                            return providedNotifier(type, config);
-                       }});
+                       },
+                       [this](const PluginManifest& manifest) { migratePlugin(manifest); }});
     // Private copies of plugin libraries: a folder of this process's own (mode 0700) under $TMPDIR,
     // which must allow mapping code (not mounted noexec). Folders left by processes that died are
     // removed first.
@@ -183,6 +185,18 @@ std::string IdentityServer::createUser(const User& user, const std::string& pass
     User record = user;
     record.passwordHash = _passwords->hash(password);
     return _users->create(record);
+}
+
+void IdentityServer::migratePlugin(const PluginManifest& manifest)
+{
+    if (manifest.migrationFolders.empty())
+        return; // a plugin that keeps no tables
+    const std::string dialect = _database->dialect() == sdk::Dialect::SQLite ? "sqlite" : "postgresql";
+    const auto folder = manifest.migrationFolders.find(dialect);
+    if (folder == manifest.migrationFolders.end())
+        throw Poco::DataException("plugin '" + manifest.name + "' has no " + dialect +
+                                  " migrations (its manifest's \"migrations\")");
+    _database->migratePlugin(manifest.name, readMigrations(folder->second));
 }
 
 ProvidedNotifier IdentityServer::providedNotifier(const std::string& type,
@@ -355,10 +369,51 @@ void IdentityServer::start()
     }
     logger.information("listening on %s://%s:%hu", std::string(certificate.empty() ? "http" : "https"),
                        address.host().toString(), port());
+    _pruner = std::thread([this] { pruneLoop(); });
+}
+
+std::size_t IdentityServer::prune()
+{
+    // In batches, so no delete holds the write lock for long; the next round takes the rest. Sessions
+    // are kept an hour after they ended, for the record.
+    constexpr int batch = 1000;
+    const std::size_t sessions = _sessions->prune(3600, batch);
+    const std::size_t failures = _passwordGuard->prune(batch);
+    if (sessions + failures > 0)
+        Poco::Logger::get("identity.storage")
+            .debug("pruned %z ended sessions and %z password failure rows", sessions, failures);
+    return sessions + failures;
+}
+
+void IdentityServer::pruneLoop()
+{
+    std::unique_lock<std::mutex> lock(_pruneMutex);
+    while (!_pruneWake.wait_for(lock, std::chrono::seconds(60), [this] { return _pruneStop; }))
+    {
+        lock.unlock();
+        try
+        {
+            prune();
+        }
+        catch (const std::exception& error)
+        {
+            Poco::Logger::get("identity.storage").warning("pruning failed: %s", std::string(error.what()));
+        }
+        lock.lock();
+    }
 }
 
 void IdentityServer::stop()
 {
+    if (_pruner.joinable())
+    {
+        {
+            std::lock_guard<std::mutex> lock(_pruneMutex);
+            _pruneStop = true;
+        }
+        _pruneWake.notify_all();
+        _pruner.join();
+    }
     if (_server)
     {
         // Finish the requests in flight, then close.

@@ -23,7 +23,9 @@
 #include <Poco/ThreadPool.h>
 #include <Poco/Util/AbstractConfiguration.h>
 
+#include <condition_variable>
 #include <memory>
+#include <thread>
 
 namespace identity::host
 {
@@ -60,6 +62,10 @@ public:
     /// Creates a user (the `user create` command).
     std::string createUser(const User& user, const std::string& password);
 
+    /// One round of pruning (the background thread runs one a minute): ended sessions and the quiet
+    /// failure rows of unknown sign-in names, at most a batch of each. Returns the rows removed.
+    std::size_t prune();
+
     PluginManager& plugins() { return *_plugins; }
     Database& database() { return *_database; }
 
@@ -68,6 +74,10 @@ private:
     void publish(const std::vector<std::shared_ptr<PluginGeneration>>& generations);
     void watchPluginBuilds();
     ProvidedNotifier providedNotifier(const std::string& type, const Poco::Util::AbstractConfiguration& config) const;
+    /// Applies a plugin's migrations for this database's dialect.
+    void migratePlugin(const PluginManifest& manifest);
+    /// Every minute until stop(): drops ended sessions and the failure rows of unknown sign-in names.
+    void pruneLoop();
 
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> _config;
     const HostSettings _settings; // read once; a reload reports changed host keys as needing a restart
@@ -102,6 +112,10 @@ private:
     std::unique_ptr<Poco::Net::HTTPServer> _server;
     std::unique_ptr<OperationsEndpoints> _operations;
     std::vector<sdk::Route> _hostRoutes;
+    std::mutex _pruneMutex;
+    std::condition_variable _pruneWake;
+    bool _pruneStop = false;
+    std::thread _pruner;
 };
 
 } // namespace identity::host

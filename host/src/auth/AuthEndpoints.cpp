@@ -261,11 +261,10 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
         throw ApiError::weakPassword();
 
     const std::string hash = _d.passwords.hash(newPassword);
-    Poco::Data::Session session = _d.storage.session();
-    sdk::WriteTransaction transaction(_d.storage, session);
-    _d.users.setPasswordHash(session, principal.userId, hash);
-    _d.sessions.revokeOthers(session, principal.userId, principal.sessionId);
-    transaction.commit();
+    _d.storage.write([&](sdk::Transaction& transaction) {
+        _d.users.setPasswordHash(transaction, principal.userId, hash);
+        _d.sessions.revokeOthers(transaction, principal.userId, principal.sessionId);
+    });
     _d.audit.record("password_changed", principal.userId, Poco::JSON::Object());
 }
 
@@ -274,28 +273,31 @@ void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& respo
     requireSudo(request);
     const sdk::Principal& principal = *request.principal();
     const auto services = _d.services.current();
-    Poco::Data::Session session = _d.storage.session();
-    sdk::WriteTransaction transaction(_d.storage, session);
-    for (const auto& owner : services->findAll<sdk::UserDataOwner>(sdk::UserDataOwner::prefix))
-    {
-        try
+    _d.storage.write([&](sdk::Transaction& transaction) {
+        for (const auto& owner : services->findAll<sdk::UserDataOwner>(sdk::UserDataOwner::prefix))
         {
-            owner->eraseUser(session, principal.userId);
+            try
+            {
+                owner->eraseUser(transaction, principal.userId);
+            }
+            catch (const sdk::StorageUnavailable& error)
+            {
+                throw sdk::StorageUnavailable(error.why()); // 503: the database, not the plugin
+            }
+            catch (const std::exception& error)
+            {
+                // Copied into a host type while the registry still holds the plugin loaded.
+                throw Poco::RuntimeException(std::string("erasing a user's plugin data failed: ") + error.what());
+            }
+            catch (...)
+            {
+                throw Poco::RuntimeException("erasing a user's plugin data failed");
+            }
         }
-        catch (const std::exception& error)
-        {
-            // Copied into a host type while the registry still holds the plugin loaded.
-            throw Poco::RuntimeException(std::string("erasing a user's plugin data failed: ") + error.what());
-        }
-        catch (...)
-        {
-            throw Poco::RuntimeException("erasing a user's plugin data failed");
-        }
-    }
-    _d.sessions.removeAll(session, principal.userId);
-    _d.passwordGuard.forget(session, PasswordGuard::forUser(principal.userId));
-    _d.users.remove(session, principal.userId);
-    transaction.commit();
+        _d.sessions.removeAll(transaction, principal.userId);
+        _d.passwordGuard.forget(transaction, PasswordGuard::forUser(principal.userId));
+        _d.users.remove(transaction, principal.userId);
+    });
     _d.audit.record("user_deleted", principal.userId, Poco::JSON::Object());
 }
 

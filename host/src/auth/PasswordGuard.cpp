@@ -6,7 +6,7 @@
 namespace identity::host
 {
 
-using namespace Poco::Data::Keywords;
+using sdk::Value;
 
 PasswordGuard::PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk::AuditLog& audit,
                              int failuresBeforeLock, int lockSeconds)
@@ -27,10 +27,12 @@ std::string PasswordGuard::forLogin(const std::string& field, const std::string&
 
 void PasswordGuard::check(const std::string& subject)
 {
-    std::string user = subject;
     Poco::Int64 lockedUntil = 0;
-    Poco::Data::Session session = _storage.session();
-    session << "SELECT locked_until FROM password_failures WHERE subject = $1", use(user), into(lockedUntil), now;
+    _storage.read([&](sdk::Transaction& transaction) {
+        const sdk::Result result =
+            transaction.execute("SELECT locked_until FROM password_failures WHERE subject = $1", {Value(subject)});
+        lockedUntil = result.empty() ? 0 : result.front().integer(0);
+    });
     const Poco::Int64 timestamp = _clock.now();
     if (lockedUntil > timestamp)
         throw sdk::ApiError::resourceExhausted(static_cast<int>(lockedUntil - timestamp));
@@ -38,18 +40,25 @@ void PasswordGuard::check(const std::string& subject)
 
 void PasswordGuard::failed(const std::string& subject)
 {
-    std::string user = subject;
-    int consecutive = 0;
-    Poco::Data::Session session = _storage.session();
-    session << "INSERT INTO password_failures(subject, consecutive, locked_until) VALUES ($1, 1, 0) "
-               "ON CONFLICT (subject) DO UPDATE SET consecutive = password_failures.consecutive + 1 "
-               "RETURNING consecutive",
-        use(user), into(consecutive), now;
-    if (consecutive < _failuresBeforeLock)
+    const Poco::Int64 timestamp = _clock.now();
+    bool locked = false;
+    _storage.write([&](sdk::Transaction& transaction) {
+        // Counted in the database (not read, then written), so concurrent failures all count.
+        const Poco::Int64 consecutive =
+            transaction
+                .execute("INSERT INTO password_failures(subject, consecutive, locked_until, updated_at) "
+                         "VALUES ($1, 1, 0, $2) ON CONFLICT (subject) DO UPDATE SET "
+                         "consecutive = password_failures.consecutive + 1, updated_at = $3 RETURNING consecutive",
+                         {Value(subject), Value(timestamp), Value(timestamp)})
+                .front()
+                .integer(0);
+        locked = consecutive >= _failuresBeforeLock;
+        if (locked)
+            transaction.execute("UPDATE password_failures SET consecutive = 0, locked_until = $1 WHERE subject = $2",
+                                {Value(timestamp + _lockSeconds), Value(subject)});
+    });
+    if (!locked)
         return;
-    Poco::Int64 lockedUntil = _clock.now() + _lockSeconds;
-    session << "UPDATE password_failures SET consecutive = 0, locked_until = $1 WHERE subject = $2", use(lockedUntil),
-        use(user), now;
     Poco::JSON::Object fields;
     fields.set("retry_after", _lockSeconds);
     const bool account = subject.rfind("user:", 0) == 0;
@@ -60,15 +69,28 @@ void PasswordGuard::failed(const std::string& subject)
 
 void PasswordGuard::succeeded(const std::string& subject)
 {
-    std::string user = subject;
-    Poco::Data::Session session = _storage.session();
-    session << "DELETE FROM password_failures WHERE subject = $1", use(user), now;
+    _storage.write([&](sdk::Transaction& transaction) {
+        transaction.execute("DELETE FROM password_failures WHERE subject = $1", {Value(subject)});
+    });
 }
 
-void PasswordGuard::forget(Poco::Data::Session& session, const std::string& subject)
+void PasswordGuard::forget(sdk::Transaction& transaction, const std::string& subject)
 {
-    std::string key = subject;
-    session << "DELETE FROM password_failures WHERE subject = $1", use(key), now;
+    transaction.execute("DELETE FROM password_failures WHERE subject = $1", {Value(subject)});
+}
+
+std::size_t PasswordGuard::prune(int batch)
+{
+    const Poco::Int64 timestamp = _clock.now();
+    std::size_t removed = 0;
+    _storage.write([&](sdk::Transaction& transaction) {
+        removed = transaction
+                      .execute("DELETE FROM password_failures WHERE subject IN (SELECT subject FROM password_failures "
+                               "WHERE subject LIKE 'login:%' AND locked_until <= $1 AND updated_at < $2 LIMIT $3)",
+                               {Value(timestamp), Value(timestamp - _lockSeconds), Value(batch)})
+                      .affected;
+    });
+    return removed;
 }
 
 } // namespace identity::host

@@ -30,7 +30,11 @@ public:
     void succeeded(const std::string& subject);
 
     /// Drops an account's count (the account is being deleted).
-    void forget(Poco::Data::Session& session, const std::string& subject);
+    void forget(sdk::Transaction& transaction, const std::string& subject);
+
+    /// Drops the rows of sign-in names without an account that are not locked and saw no failure for a
+    /// lock period (a flood of random names leaves nothing behind), at most `batch`; returns how many.
+    std::size_t prune(int batch);
 
 private:
     sdk::Storage& _storage;

@@ -34,8 +34,12 @@ public:
     std::optional<std::string> sessionOfRefresh(const std::string& refreshHash);
 
     void revoke(const std::string& sessionId);
-    void revokeOthers(Poco::Data::Session& session, const std::string& userId, const std::string& keepSessionId);
-    void removeAll(Poco::Data::Session& session, const std::string& userId);
+    void revokeOthers(sdk::Transaction& transaction, const std::string& userId, const std::string& keepSessionId);
+    void removeAll(sdk::Transaction& transaction, const std::string& userId);
+
+    /// Drops sessions that ended (revoked, or their refresh token expired) more than `graceSeconds` ago,
+    /// at most `batch` of them; returns how many.
+    std::size_t prune(Poco::Int64 graceSeconds, int batch);
 
 private:
     sdk::Storage& _storage;

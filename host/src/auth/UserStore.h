@@ -36,8 +36,8 @@ public:
     /// `field` is one of "username", "email", "phone_number".
     std::optional<User> findByLogin(const std::string& field, const std::string& value);
 
-    void setPasswordHash(Poco::Data::Session& session, const std::string& id, const std::string& hash);
-    void remove(Poco::Data::Session& session, const std::string& id);
+    void setPasswordHash(sdk::Transaction& transaction, const std::string& id, const std::string& hash);
+    void remove(sdk::Transaction& transaction, const std::string& id);
 
 private:
     std::optional<User> findWhere(const std::string& column, const std::string& value);

@@ -34,6 +34,7 @@ MessageCatalog::MessageCatalog()
     add("resource_exhausted", "Too many requests, please retry later", "请求过于频繁,请稍后再试");
     add("internal", "Internal error", "服务内部错误");
     add("unavailable", "The service is unavailable", "服务不可用");
+    add("storage_unavailable", "The service is temporarily unavailable, please retry", "服务暂时不可用,请稍后重试");
     add("plugin_reload_failed", "The new plugin build was not loaded; the previous one keeps serving",
         "新的插件构建未能加载,原版本继续服务");
     add("verifier_unavailable", "Verification by code is not available", "验证码校验服务不可用");

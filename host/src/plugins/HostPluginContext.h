@@ -1,5 +1,7 @@
 #pragma once
 
+#include "plugins/PluginManifest.h"
+
 #include "app/SecretStore.h"
 #include "http/MessageCatalog.h"
 
@@ -39,6 +41,9 @@ struct PluginServices
     MessageCatalog& messages;
     SecretStore& secrets;
     NotifierLookup providedNotifiers;
+    /// Applies the plugin's migrations (its manifest's `migrations`) before its library loads; throws
+    /// what refuses the load.
+    std::function<void(const PluginManifest&)> migrate;
 };
 
 /// The context of one plugin generation. It records the routes, services and messages the plugin adds,

@@ -198,6 +198,8 @@ bool PluginManager::startGeneration(Slot& slot)
         const std::string copy = Poco::Path(_privateFolder)
                                      .append(std::to_string(++_copies) + "-" + Poco::Path(manifest.libraryPath).getFileName())
                                      .toString();
+        if (_services.migrate)
+            _services.migrate(manifest);
         generation = PluginGeneration::start(manifest, _loader, std::move(context), copy, _loads[name] + 1);
         _publisher(servingLocked(&slot, generation));
     }

@@ -70,6 +70,20 @@ PluginManifest PluginManifest::load(const std::string& path)
             throw Poco::DataException("plugin manifest " + path + ": \"default_config\" must be an object");
         manifest.defaultConfig = object->getObject("default_config");
     }
+    if (object->has("migrations"))
+    {
+        if (!object->isObject("migrations"))
+            throw Poco::DataException("plugin manifest " + path + ": \"migrations\" must be an object");
+        const auto migrations = object->getObject("migrations");
+        for (const auto& [dialect, folder] : *migrations)
+        {
+            if ((dialect != "sqlite" && dialect != "postgresql") || !folder.isString() ||
+                folder.extract<std::string>().empty())
+                throw Poco::DataException("plugin manifest " + path +
+                                          ": \"migrations\" maps \"sqlite\" and \"postgresql\" to folders");
+            manifest.migrationFolders[dialect] = manifest.resolve(folder.extract<std::string>());
+        }
+    }
     return manifest;
 }
 

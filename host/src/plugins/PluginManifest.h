@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <map>
 #include <string>
 
 namespace identity::host
@@ -20,6 +21,9 @@ struct PluginManifest
     Poco::JSON::Object::Ptr defaultConfig = new Poco::JSON::Object;
     Poco::JSON::Object::Ptr configSchema; ///< null when the manifest has none
     std::string folder;                   ///< absolute folder of the manifest file
+    /// The plugin's migration folders by dialect ("sqlite", "postgresql"), absolute; empty when it keeps
+    /// no tables.
+    std::map<std::string, std::string> migrationFolders;
 
     /// A path from the manifest, relative to its folder unless absolute.
     std::string resolve(const std::string& path) const;

@@ -7,13 +7,14 @@
 #include <Poco/UUIDGenerator.h>
 
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 
 namespace identity::reauth
 {
 
-using namespace Poco::Data::Keywords;
+using sdk::Value;
 using sdk::ApiError;
 namespace crypto = sdk::crypto;
 
@@ -80,25 +81,28 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
     message.sealedCode = crypto::base64UrlEncode(crypto::aesGcmSeal(_outboxKey, code, messageId));
     message.expiresAt = timestamp + _settings.codeTtl;
 
-    {
-        Poco::Data::Session session = _context.storage().session();
-        sdk::WriteTransaction transaction(_context.storage(), session);
-        _limits.check(session, attempt, timestamp);
-        _limits.record(session, attempt, timestamp);
-
-        std::string user = principal.userId, sessionId = principal.sessionId, kind = purpose, via = channel,
-                    hash = codeHash(principal.userId, code), device = request.deviceId(), id = codeId;
-        Poco::Int64 at = timestamp, expires = message.expiresAt;
-        session << "UPDATE verification_codes SET state = 'replaced' WHERE user_id = $1 AND purpose = $2 AND "
-                   "state = 'live'",
-            use(user), use(kind), now;
-        _outbox->cancelUnsent(session, principal.userId, timestamp);
-        session << "INSERT INTO verification_codes(id, user_id, session_id, purpose, channel, code_hash, device_id, "
-                   "created_at, expires_at, attempts, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'live')",
-            use(id), use(user), use(sessionId), use(kind), use(via), use(hash), use(device), use(at), use(expires), now;
-        _outbox->enqueue(session, message, timestamp);
-        transaction.commit();
-    }
+    std::optional<LimitHit> hit;
+    _context.storage().write([&](sdk::Transaction& transaction) {
+        _limits.lock(transaction, attempt);
+        hit = _limits.check(transaction, attempt, timestamp);
+        if (hit)
+            return;
+        _limits.record(transaction, attempt, timestamp);
+        // Under the user's lock: two sends at once on two instances still leave one live code.
+        transaction.execute("UPDATE verification_codes SET state = 'replaced' WHERE user_id = $1 AND purpose = $2 "
+                            "AND state = 'live'",
+                            {Value(principal.userId), Value(purpose)});
+        _outbox->cancelUnsent(transaction, principal.userId, timestamp);
+        transaction.execute("INSERT INTO verification_codes(id, user_id, session_id, purpose, channel, code_hash, "
+                            "device_id, created_at, expires_at, attempts, state) "
+                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'live')",
+                            {Value(codeId), Value(principal.userId), Value(principal.sessionId), Value(purpose),
+                             Value(channel), Value(codeHash(principal.userId, code)), Value(request.deviceId()),
+                             Value(timestamp), Value(message.expiresAt)});
+        _outbox->enqueue(transaction, message, timestamp);
+    });
+    if (hit)
+        _limits.refuse(*hit, attempt);
     _queued();
 
     Poco::JSON::Object fields;
@@ -111,21 +115,23 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
     _context.audit().record("code_sent", principal.userId, fields);
 }
 
-bool CodeService::countFailure(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp,
+bool CodeService::countFailure(sdk::Transaction& transaction, const std::string& userId, Poco::Int64 timestamp,
                                int& consecutive)
 {
     // Counted in the database (not read, then written), so concurrent failures all count.
-    std::string user = userId;
-    session << "INSERT INTO verification_failures(user_id, consecutive, locked_until) VALUES ($1, 1, 0) "
-               "ON CONFLICT (user_id) DO UPDATE SET consecutive = verification_failures.consecutive + 1 "
-               "RETURNING consecutive",
-        use(user), into(consecutive), now;
+    consecutive = static_cast<int>(
+        transaction
+            .execute("INSERT INTO verification_failures(user_id, consecutive, locked_until) VALUES ($1, 1, 0) "
+                     "ON CONFLICT (user_id) DO UPDATE SET consecutive = verification_failures.consecutive + 1 "
+                     "RETURNING consecutive",
+                     {Value(userId)})
+            .front()
+            .integer(0));
     if (consecutive < _settings.failuresBeforeLock)
         return false;
     // The lock is the consequence; after it, the count starts again.
-    Poco::Int64 lockedUntil = timestamp + _settings.lockSeconds;
-    session << "UPDATE verification_failures SET consecutive = 0, locked_until = $1 WHERE user_id = $2",
-        use(lockedUntil), use(user), now;
+    transaction.execute("UPDATE verification_failures SET consecutive = 0, locked_until = $1 WHERE user_id = $2",
+                        {Value(timestamp + _settings.lockSeconds), Value(userId)});
     return true;
 }
 
@@ -135,79 +141,111 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
         throw ApiError::invalidArgument("malformed_verification_code");
 
     const Poco::Int64 timestamp = _context.clock().now();
-    std::string user = principal.userId, kind = purpose, sessionKey = principal.sessionId;
-    Poco::Int64 at = timestamp;
     const std::string submitted = codeHash(principal.userId, code);
-    Poco::JSON::Object fields;
-    fields.set("session_id", principal.sessionId);
-
-    Poco::Data::Session session = _context.storage().session();
-    sdk::WriteTransaction transaction(_context.storage(), session);
-
-    Poco::Int64 lockedUntil = 0;
-    session << "SELECT locked_until FROM verification_failures WHERE user_id = $1", use(user), into(lockedUntil), now;
-    if (lockedUntil > timestamp)
+    enum class Outcome
     {
-        fields.set("retry_after", lockedUntil - timestamp);
-        _context.audit().record("verification_locked", principal.userId, fields);
-        throw ApiError::resourceExhausted(static_cast<int>(lockedUntil - timestamp));
-    }
+        Locked,
+        Verified,
+        Replay,
+        Failed
+    };
+    Outcome outcome = Outcome::Failed;
+    Poco::Int64 retryAfter = 0;
+    std::string codeId;
+    bool burned = false, locked = false;
+    int consecutive = 0;
 
-    std::string codeId, sessionId, storedHash;
-    Poco::Int64 expiresAt = 0;
-    session << "SELECT id, session_id, code_hash, expires_at FROM verification_codes "
-               "WHERE user_id = $1 AND purpose = $2 AND state = 'live' ORDER BY created_at DESC LIMIT 1",
-        use(user), use(kind), into(codeId), into(sessionId), into(storedHash), into(expiresAt), now;
-
-    const bool live = !codeId.empty() && expiresAt > timestamp;
-    const bool sameSession = live && sessionId == principal.sessionId;
-    // Always compare, so timing does not tell which check failed.
-    const bool matches = crypto::constantTimeEquals(submitted, storedHash);
-    if (live && sameSession && matches)
-    {
-        // The conditional update is what makes the code single-use, on any database and isolation.
-        Poco::Data::Statement spend(session);
-        spend << "UPDATE verification_codes SET state = 'used' WHERE id = $1 AND state = 'live' AND expires_at > $2",
-            use(codeId), use(at);
-        if (spend.execute() == 1)
+    // Decided inside the unit of work, acted on (audit, errors) once it is committed.
+    _context.storage().write([&](sdk::Transaction& transaction) {
+        burned = locked = false;
+        codeId.clear();
+        const sdk::Result lock = transaction.execute(
+            "SELECT locked_until FROM verification_failures WHERE user_id = $1", {Value(principal.userId)});
+        const Poco::Int64 lockedUntil = lock.empty() ? 0 : lock.front().integer(0);
+        if (lockedUntil > timestamp)
         {
-            session << "DELETE FROM verification_failures WHERE user_id = $1", use(user), now;
-            transaction.commit();
-            fields.set("code_id", codeId);
-            _context.audit().record("code_verified", principal.userId, fields);
+            outcome = Outcome::Locked;
+            retryAfter = lockedUntil - timestamp;
             return;
         }
-        // Spent by a concurrent request a moment ago: a replay, not a guess.
-        throw ApiError::invalidVerificationCode();
-    }
 
-    // The right code again after it was used (a client retrying, or the losers of a race): refused, but
-    // not a guess either, so it counts against nothing.
-    int replays = 0;
-    session << "SELECT COUNT(*) FROM verification_codes WHERE user_id = $1 AND purpose = $2 AND session_id = $3 "
-               "AND state = 'used' AND expires_at > $4 AND code_hash = $5",
-        use(user), use(kind), use(sessionKey), use(at), bind(submitted), into(replays), now;
-    if (replays > 0)
-        throw ApiError::invalidVerificationCode();
-
-    if (live && sameSession)
-    {
-        int limit = _settings.attemptsPerCode;
-        std::string state;
-        session << "UPDATE verification_codes SET attempts = attempts + 1, "
-                   "state = CASE WHEN attempts + 1 >= $1 THEN 'burned' ELSE state END "
-                   "WHERE id = $2 AND state = 'live' RETURNING state",
-            use(limit), use(codeId), into(state), now;
-        if (state == "burned")
+        const sdk::Result live = transaction.execute(
+            "SELECT id, session_id, code_hash, expires_at FROM verification_codes "
+            "WHERE user_id = $1 AND purpose = $2 AND state = 'live' ORDER BY created_at DESC LIMIT 1",
+            {Value(principal.userId), Value(purpose)});
+        const bool isLive = !live.empty() && live.front().integer(3) > timestamp;
+        const bool sameSession = isLive && live.front().text(1) == principal.sessionId;
+        // Always compare, so timing does not tell which check failed.
+        const bool matches = crypto::constantTimeEquals(submitted, live.empty() ? std::string() : live.front().text(2));
+        if (isLive)
+            codeId = live.front().text(0);
+        if (isLive && sameSession && matches)
         {
-            Poco::JSON::Object burnedFields;
-            burnedFields.set("code_id", codeId);
-            _context.audit().record("code_burned", principal.userId, burnedFields);
+            // The conditional update is what makes the code single-use, on any database and isolation.
+            if (transaction
+                    .execute("UPDATE verification_codes SET state = 'used' WHERE id = $1 AND state = 'live' AND "
+                             "expires_at > $2",
+                             {Value(codeId), Value(timestamp)})
+                    .affected == 1)
+            {
+                transaction.execute("DELETE FROM verification_failures WHERE user_id = $1", {Value(principal.userId)});
+                outcome = Outcome::Verified;
+                return;
+            }
+            // Spent by a concurrent request a moment ago: a replay, not a guess.
+            outcome = Outcome::Replay;
+            return;
         }
+
+        // The right code again after it was used (a client retrying, or the losers of a race): refused,
+        // but not a guess either, so it counts against nothing.
+        if (!transaction
+                 .execute("SELECT id FROM verification_codes WHERE user_id = $1 AND purpose = $2 AND session_id = $3 "
+                          "AND state = 'used' AND expires_at > $4 AND code_hash = $5 LIMIT 1",
+                          {Value(principal.userId), Value(purpose), Value(principal.sessionId), Value(timestamp),
+                           Value(submitted)})
+                 .empty())
+        {
+            outcome = Outcome::Replay;
+            return;
+        }
+
+        if (isLive && sameSession)
+        {
+            const sdk::Result state = transaction.execute(
+                "UPDATE verification_codes SET attempts = attempts + 1, "
+                "state = CASE WHEN attempts + 1 >= $1 THEN 'burned' ELSE state END "
+                "WHERE id = $2 AND state = 'live' RETURNING state",
+                {Value(_settings.attemptsPerCode), Value(codeId)});
+            burned = !state.empty() && state.front().text(0) == "burned";
+        }
+        locked = countFailure(transaction, principal.userId, timestamp, consecutive);
+        outcome = Outcome::Failed;
+    });
+
+    Poco::JSON::Object fields;
+    fields.set("session_id", principal.sessionId);
+    switch (outcome)
+    {
+    case Outcome::Locked:
+        fields.set("retry_after", retryAfter);
+        _context.audit().record("verification_locked", principal.userId, fields);
+        throw ApiError::resourceExhausted(static_cast<int>(retryAfter));
+    case Outcome::Verified:
+        fields.set("code_id", codeId);
+        _context.audit().record("code_verified", principal.userId, fields);
+        return;
+    case Outcome::Replay:
+        throw ApiError::invalidVerificationCode();
+    case Outcome::Failed:
+        break;
     }
-    int consecutive = 0;
-    const bool locked = countFailure(session, principal.userId, timestamp, consecutive);
-    transaction.commit();
+    if (burned)
+    {
+        Poco::JSON::Object burnedFields;
+        burnedFields.set("code_id", codeId);
+        _context.audit().record("code_burned", principal.userId, burnedFields);
+    }
     fields.set("consecutive_failures", consecutive);
     _context.audit().record("code_failed", principal.userId, fields);
     if (locked)
@@ -215,13 +253,12 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
     throw ApiError::invalidVerificationCode();
 }
 
-void ReauthenticationUserData::eraseUser(Poco::Data::Session& session, const std::string& userId)
+void ReauthenticationUserData::eraseUser(sdk::Transaction& transaction, const std::string& userId)
 {
-    std::string user = userId;
-    session << "DELETE FROM verification_codes WHERE user_id = $1", use(user), now;
-    session << "DELETE FROM verification_failures WHERE user_id = $1", use(user), now;
-    session << "DELETE FROM send_events WHERE user_id = $1", use(user), now;
-    _outbox->eraseUser(session, userId);
+    transaction.execute("DELETE FROM verification_codes WHERE user_id = $1", {Value(userId)});
+    transaction.execute("DELETE FROM verification_failures WHERE user_id = $1", {Value(userId)});
+    transaction.execute("DELETE FROM send_events WHERE user_id = $1", {Value(userId)});
+    _outbox->eraseUser(transaction, userId);
 }
 
 } // namespace identity::reauth

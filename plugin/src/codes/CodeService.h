@@ -37,7 +37,7 @@ public:
 private:
     /// Counts a failed verification for the account (and locks it at the threshold); true when the
     /// account is now locked. `consecutive` receives the count before any lock reset it.
-    bool countFailure(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp,
+    bool countFailure(sdk::Transaction& transaction, const std::string& userId, Poco::Int64 timestamp,
                       int& consecutive);
 
     sdk::PluginContext& _context;
@@ -55,7 +55,7 @@ class ReauthenticationUserData : public sdk::UserDataOwner
 public:
     explicit ReauthenticationUserData(std::shared_ptr<Outbox> outbox) : _outbox(std::move(outbox)) {}
 
-    void eraseUser(Poco::Data::Session& session, const std::string& userId) override;
+    void eraseUser(sdk::Transaction& transaction, const std::string& userId) override;
 
 private:
     std::shared_ptr<Outbox> _outbox;

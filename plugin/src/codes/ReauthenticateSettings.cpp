@@ -34,6 +34,7 @@ ReauthenticateSettings ReauthenticateSettings::read(const Poco::Util::AbstractCo
     s.pollMillis = bounded(config, "delivery.poll_ms", s.pollMillis, 10, 60000);
     s.batch = bounded(config, "delivery.batch", s.batch, 1, 1000);
     s.maxBackoffSeconds = bounded(config, "delivery.max_backoff_seconds", s.maxBackoffSeconds, 1, 3600);
+    s.leaseSeconds = bounded(config, "delivery.lease_seconds", s.leaseSeconds, 5, 3600);
     return s;
 }
 

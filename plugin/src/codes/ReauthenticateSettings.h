@@ -24,6 +24,7 @@ struct ReauthenticateSettings
     int pollMillis = 500;
     int batch = 16;
     int maxBackoffSeconds = 60;
+    int leaseSeconds = 120;
 
     static ReauthenticateSettings read(const Poco::Util::AbstractConfiguration& config);
 };

@@ -3,9 +3,9 @@
 #include "codes/ReauthenticateSettings.h"
 
 #include "identity/sdk/AuditLog.h"
+#include "identity/sdk/Storage.h"
 
-#include <Poco/Data/Session.h>
-
+#include <optional>
 #include <string>
 
 namespace identity::reauth
@@ -20,24 +20,42 @@ struct SendAttempt
     std::string channel;         ///< "email" or "sms"
 };
 
+/// A limit that refused a send, and the seconds until it has room again.
+struct LimitHit
+{
+    const char* name;
+    Poco::Int64 retryAfter;
+};
+
 /// The send limits of SPEC section 3 step 4, counted in the `send_events` table so that every instance
-/// on one database enforces the same limits. Call inside the write transaction that records the send.
+/// on one database enforces the same limits. Use inside the unit of work that records the send: `lock`
+/// first, then `check`, then `record`.
 class SendLimits
 {
 public:
     SendLimits(const ReauthenticateSettings& settings, sdk::AuditLog& audit);
 
-    /// Throws ApiError 429 with Retry-After when a limit is reached; changes nothing.
-    void check(Poco::Data::Session& session, const SendAttempt& attempt, Poco::Int64 timestamp) const;
+    /// Serializes the sends that count against the same limits, on every instance: the user's always
+    /// (its code is replaced too), and the address's, destination's and SMS channel's when their limit
+    /// is on. Counting, then inserting, is otherwise a race two instances can both win. The keys are
+    /// taken in one fixed order, so two sends never wait for each other in a cycle.
+    void lock(sdk::Transaction& transaction, const SendAttempt& attempt) const;
 
-    void record(Poco::Data::Session& session, const SendAttempt& attempt, Poco::Int64 timestamp) const;
+    /// The first limit the attempt would exceed, or none. Changes nothing.
+    std::optional<LimitHit> check(sdk::Transaction& transaction, const SendAttempt& attempt,
+                                  Poco::Int64 timestamp) const;
 
-    /// Drops events older than every window.
-    static void prune(Poco::Data::Session& session, Poco::Int64 timestamp);
+    void record(sdk::Transaction& transaction, const SendAttempt& attempt, Poco::Int64 timestamp) const;
+
+    /// Audits a refused send and throws ApiError 429 with Retry-After. Call after the unit of work.
+    [[noreturn]] void refuse(const LimitHit& hit, const SendAttempt& attempt) const;
+
+    /// Drops events older than every window, at most `batch`; returns how many.
+    static std::size_t prune(sdk::Transaction& transaction, Poco::Int64 timestamp, int batch);
 
 private:
     /// Seconds until the window has room, or 0 when it has room now.
-    static Poco::Int64 windowWait(Poco::Data::Session& session, const std::string& column, const std::string& value,
+    static Poco::Int64 windowWait(sdk::Transaction& transaction, const std::string& column, const std::string& value,
                                   int limit, int window, Poco::Int64 timestamp);
 
     const ReauthenticateSettings _settings; // a copy: the limits never outlive their settings

@@ -43,10 +43,19 @@ void DeliveryWorker::run()
         try
         {
             deliverDue();
+            if (_storageDown)
+                _context.logger().information("delivery resumed: the database is reachable again");
+            _storageDown = false;
+        }
+        catch (const sdk::StorageUnavailable& error)
+        {
+            // An outage: said once, not at every poll; the messages wait in the database.
+            if (!_storageDown)
+                _context.logger().warning("delivery paused: %s", error.why());
+            _storageDown = true;
         }
         catch (const std::exception& error)
         {
-            // The database may be briefly unavailable: log and try again at the next round.
             _context.logger().error("delivery round failed: %s", std::string(error.what()));
         }
         _wakeUp.tryWait(_settings.pollMillis);
@@ -58,7 +67,7 @@ void DeliveryWorker::deliverDue()
     const Poco::Int64 now = _context.clock().now();
     for (;;)
     {
-        auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, claimSeconds);
+        auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, _settings.leaseSeconds);
         for (auto& message : batch)
         {
             if (_stopping)
@@ -76,8 +85,7 @@ void DeliveryWorker::deliverDue()
     }
     if (now - _lastPrune >= 60)
     {
-        Poco::Data::Session session = _context.storage().session();
-        SendLimits::prune(session, now);
+        _outbox->prune(now, 1000);
         _lastPrune = now;
     }
 }
@@ -122,7 +130,7 @@ void DeliveryWorker::deliver(OutboxMessage& message)
     rendered.to = message.destination;
     // The claim may have been taken over while earlier messages of the batch were sent, or the message
     // cancelled (its code replaced): renewing it for the send proves it is still ours.
-    if (!_outbox->renewClaim(message, _context.clock().now() + claimSeconds))
+    if (!_outbox->renewClaim(message, _context.clock().now() + _settings.leaseSeconds))
         return;
     try
     {

@@ -44,9 +44,6 @@ public:
 private:
     void deliver(OutboxMessage& message);
 
-    /// How long a claim lasts: longer than the slowest send (every step of SMTP under its timeout).
-    static constexpr int claimSeconds = 120;
-
     sdk::PluginContext& _context;
     const ReauthenticateSettings _settings;
     std::shared_ptr<Outbox> _outbox;
@@ -57,6 +54,7 @@ private:
     Poco::Event _wakeUp;
     std::atomic<bool> _stopping{false};
     Poco::Int64 _lastPrune = 0;
+    bool _storageDown = false; // the last round met a database outage
 };
 
 } // namespace identity::reauth

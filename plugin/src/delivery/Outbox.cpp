@@ -1,134 +1,131 @@
 #include "delivery/Outbox.h"
 
-#include <Poco/Data/RecordSet.h>
+#include "codes/SendLimits.h"
 
 namespace identity::reauth
 {
 
-using namespace Poco::Data::Keywords;
+using sdk::Value;
+
+namespace
+{
+constexpr Poco::Int64 finishedRetentionSeconds = 7 * 24 * 3600;
+constexpr Poco::Int64 expiredCodeRetentionSeconds = 3600;
+} // namespace
 
 Outbox::Outbox(sdk::Storage& storage) : _storage(storage) {}
 
-void Outbox::enqueue(Poco::Data::Session& session, const OutboxMessage& m, Poco::Int64 timestamp)
+void Outbox::enqueue(sdk::Transaction& transaction, const OutboxMessage& message, Poco::Int64 timestamp)
 {
-    OutboxMessage message = m;
-    Poco::Int64 at = timestamp;
-    session << "INSERT INTO outbox(id, code_id, user_id, channel, destination, destination_masked, locale, payload, "
-               "status, attempts, next_attempt_at, lease_until, expires_at, created_at, updated_at) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, 0, $10, $11, $12)",
-        use(message.id), use(message.codeId), use(message.userId), use(message.channel), use(message.destination),
-        use(message.destinationMasked), use(message.locale), use(message.sealedCode), use(at), use(message.expiresAt),
-        bind(timestamp), bind(timestamp), now;
+    transaction.execute(
+        "INSERT INTO outbox(id, code_id, user_id, channel, destination, destination_masked, locale, payload, "
+        "status, attempts, next_attempt_at, lease_until, expires_at, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, 0, $10, $11, $12)",
+        {Value(message.id), Value(message.codeId), Value(message.userId), Value(message.channel),
+         Value(message.destination), Value(message.destinationMasked), Value(message.locale),
+         Value(message.sealedCode), Value(timestamp), Value(message.expiresAt), Value(timestamp),
+         Value(timestamp)});
 }
 
-void Outbox::cancelUnsent(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp)
+void Outbox::cancelUnsent(sdk::Transaction& transaction, const std::string& userId, Poco::Int64 timestamp)
 {
-    std::string user = userId;
-    Poco::Int64 at = timestamp;
-    session << "UPDATE outbox SET status = 'cancelled', payload = NULL, destination = '', updated_at = $1 "
-               "WHERE user_id = $2 AND status IN ('pending', 'sending')",
-        use(at), use(user), now;
+    transaction.execute(
+        "UPDATE outbox SET status = 'cancelled', payload = NULL, destination = '', updated_at = $1 "
+        "WHERE user_id = $2 AND status IN ('pending', 'sending')",
+        {Value(timestamp), Value(userId)});
 }
 
 std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, int leaseSeconds)
 {
-    Poco::Data::Session session = _storage.session();
-    sdk::WriteTransaction transaction(_storage, session);
-    Poco::Int64 at = timestamp;
-    int count = limit;
-    Poco::Data::Statement select(session);
-    select << "SELECT id, code_id, user_id, channel, destination, destination_masked, locale, payload, attempts, "
-              "expires_at FROM outbox "
-              "WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until < $2) "
-              "ORDER BY next_attempt_at LIMIT $3",
-        use(at), bind(timestamp), use(count);
-    select.execute();
-    Poco::Data::RecordSet rows(select);
-    std::vector<OutboxMessage> claimed;
     const Poco::Int64 lease = timestamp + leaseSeconds;
-    for (std::size_t i = 0; i < rows.rowCount(); ++i)
-    {
-        OutboxMessage message;
-        message.id = rows.value(0, i).convert<std::string>();
-        message.codeId = rows.value(1, i).convert<std::string>();
-        message.userId = rows.value(2, i).convert<std::string>();
-        message.channel = rows.value(3, i).convert<std::string>();
-        message.destination = rows.value(4, i).convert<std::string>();
-        message.destinationMasked = rows.value(5, i).convert<std::string>();
-        message.locale = rows.value(6, i).convert<std::string>();
-        message.sealedCode = rows.value(7, i).isEmpty() ? std::string() : rows.value(7, i).convert<std::string>();
-        message.attempts = rows.value(8, i).convert<int>() + 1;
-        message.expiresAt = rows.value(9, i).convert<Poco::Int64>();
-        message.leaseUntil = lease;
-        claimed.push_back(message);
-    }
-    // The due condition again: with several workers (instances, or two builds during a reload) on a
-    // database without a global writer lock, only the one whose update changes the row owns it.
-    std::vector<OutboxMessage> owned;
-    for (auto& message : claimed)
-    {
-        Poco::Data::Statement claim(session);
-        claim << "UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 "
-                 "WHERE id = $3 AND ((status = 'pending' AND next_attempt_at <= $4) OR "
-                 "(status = 'sending' AND lease_until < $5))",
-            bind(lease), use(at), use(message.id), bind(timestamp), bind(timestamp);
-        if (claim.execute() == 1)
-            owned.push_back(message);
-    }
-    transaction.commit();
-    return owned;
+    std::vector<OutboxMessage> claimed;
+    _storage.write(
+        [&](sdk::Transaction& transaction)
+        {
+            claimed.clear();
+            // The due condition is checked by the update itself: of several workers (instances, or two
+            // builds during a reload), only the one whose update changes a row owns it.
+            const std::string skipLocked =
+                transaction.dialect() == sdk::Dialect::PostgreSQL ? " FOR UPDATE SKIP LOCKED" : "";
+            const sdk::Result rows = transaction.execute(
+                "UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at "
+                "= $2 "
+                "WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $3) OR "
+                "(status = 'sending' AND lease_until < $4) ORDER BY next_attempt_at LIMIT $5" +
+                    skipLocked +
+                    ") RETURNING id, code_id, user_id, channel, destination, destination_masked, locale, "
+                    "payload, "
+                    "attempts, expires_at",
+                {Value(lease), Value(timestamp), Value(timestamp), Value(timestamp), Value(limit)});
+            for (const sdk::Row& row : rows.rows)
+            {
+                OutboxMessage message;
+                message.id = row.text(0);
+                message.codeId = row.text(1);
+                message.userId = row.text(2);
+                message.channel = row.text(3);
+                message.destination = row.text(4);
+                message.destinationMasked = row.text(5);
+                message.locale = row.text(6);
+                message.sealedCode = row.text(7);
+                message.attempts = static_cast<int>(row.integer(8));
+                message.expiresAt = row.integer(9);
+                message.leaseUntil = lease;
+                claimed.push_back(std::move(message));
+            }
+        });
+    return claimed;
 }
 
 namespace
 {
-/// Runs an outcome update guarded by the claim (`... WHERE id = $n AND status = 'sending' AND
-/// lease_until = $n+1` ends the SQL) and tells whether it applied.
-template <typename... Bindings>
-bool recordOutcome(Poco::Data::Session& session, const std::string& sql, Bindings&&... bindings)
+/// Runs an outcome update guarded by the claim (its SQL ends `... WHERE id = $n AND status = 'sending' AND
+/// lease_until = $n+1`) and tells whether it applied.
+bool recordOutcome(sdk::Storage& storage, const std::string& sql, const std::vector<Value>& parameters)
 {
-    Poco::Data::Statement statement(session);
-    ((statement << sql), ..., std::forward<Bindings>(bindings));
-    return statement.execute() == 1;
+    bool applied = false;
+    storage.write([&](sdk::Transaction& transaction)
+                  { applied = transaction.execute(sql, parameters).affected == 1; });
+    return applied;
 }
 } // namespace
 
 bool Outbox::markDelivered(const OutboxMessage& message, Poco::Int64 timestamp)
 {
-    Poco::Data::Session session = _storage.session();
-    return recordOutcome(session,
-                         "UPDATE outbox SET status = 'delivered', payload = NULL, destination = '', updated_at = $1, "
-                         "last_error = '' WHERE id = $2 AND status = 'sending' AND lease_until = $3",
-                         bind(timestamp), bind(message.id), bind(message.leaseUntil));
+    return recordOutcome(
+        _storage,
+        "UPDATE outbox SET status = 'delivered', payload = NULL, destination = '', updated_at = $1, "
+        "last_error = '' WHERE id = $2 AND status = 'sending' AND lease_until = $3",
+        {Value(timestamp), Value(message.id), Value(message.leaseUntil)});
 }
 
 bool Outbox::markRetry(const OutboxMessage& message, Poco::Int64 nextAttemptAt, const std::string& error,
                        Poco::Int64 timestamp)
 {
-    Poco::Data::Session session = _storage.session();
-    return recordOutcome(session,
-                         "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = 0, last_error = $2, "
-                         "updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5",
-                         bind(nextAttemptAt), bind(error.substr(0, 500)), bind(timestamp), bind(message.id),
-                         bind(message.leaseUntil));
+    return recordOutcome(
+        _storage,
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = 0, last_error = $2, "
+        "updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5",
+        {Value(nextAttemptAt), Value(error.substr(0, 500)), Value(timestamp), Value(message.id),
+         Value(message.leaseUntil)});
 }
 
 bool Outbox::markFinal(const OutboxMessage& message, const std::string& status, const std::string& error,
                        Poco::Int64 timestamp)
 {
-    Poco::Data::Session session = _storage.session();
-    return recordOutcome(session,
+    return recordOutcome(_storage,
                          "UPDATE outbox SET status = $1, payload = NULL, destination = '', last_error = $2, "
                          "updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5",
-                         bind(status), bind(error.substr(0, 500)), bind(timestamp), bind(message.id),
-                         bind(message.leaseUntil));
+                         {Value(status), Value(error.substr(0, 500)), Value(timestamp), Value(message.id),
+                          Value(message.leaseUntil)});
 }
 
 bool Outbox::renewClaim(OutboxMessage& message, Poco::Int64 leaseUntil)
 {
-    Poco::Data::Session session = _storage.session();
-    if (!recordOutcome(session,
-                       "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND status = 'sending' AND lease_until = $3",
-                       bind(leaseUntil), bind(message.id), bind(message.leaseUntil)))
+    if (!recordOutcome(
+            _storage,
+            "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND status = 'sending' AND lease_until = $3",
+            {Value(leaseUntil), Value(message.id), Value(message.leaseUntil)}))
         return false;
     message.leaseUntil = leaseUntil;
     return true;
@@ -136,36 +133,79 @@ bool Outbox::renewClaim(OutboxMessage& message, Poco::Int64 leaseUntil)
 
 std::string Outbox::recordReport(const std::string& id, const std::string& report, Poco::Int64 timestamp)
 {
-    std::string key = id, value = report, userId;
-    Poco::Int64 at = timestamp;
-    Poco::Data::Session session = _storage.session();
-    // A final report is never overwritten by a later, lesser one (Kannel does not order its reports).
-    session << "UPDATE outbox SET report = $1, reported_at = $2 WHERE id = $3 "
-               "AND report NOT IN ('delivered', 'failed', 'rejected') RETURNING user_id",
-        use(value), use(at), use(key), into(userId), now;
+    std::string userId;
+    _storage.write(
+        [&](sdk::Transaction& transaction)
+        {
+            // A final report is never overwritten by a later, lesser one (Kannel does not order its reports).
+            const sdk::Result result =
+                transaction.execute("UPDATE outbox SET report = $1, reported_at = $2 WHERE id = $3 "
+                                    "AND report NOT IN ('delivered', 'failed', 'rejected') RETURNING user_id",
+                                    {Value(report), Value(timestamp), Value(id)});
+            userId = result.empty() ? std::string() : result.front().text(0);
+        });
     return userId;
 }
 
 std::string Outbox::report(const std::string& id)
 {
-    std::string key = id, value;
-    Poco::Data::Session session = _storage.session();
-    session << "SELECT report FROM outbox WHERE id = $1", use(key), into(value), now;
+    std::string value;
+    _storage.read(
+        [&](sdk::Transaction& transaction)
+        {
+            const sdk::Result result =
+                transaction.execute("SELECT report FROM outbox WHERE id = $1", {Value(id)});
+            value = result.empty() ? std::string() : result.front().text(0);
+        });
     return value;
 }
 
 std::string Outbox::codeState(const std::string& codeId)
 {
-    std::string key = codeId, state;
-    Poco::Data::Session session = _storage.session();
-    session << "SELECT state FROM verification_codes WHERE id = $1", use(key), into(state), now;
+    std::string state;
+    _storage.read(
+        [&](sdk::Transaction& transaction)
+        {
+            const sdk::Result result =
+                transaction.execute("SELECT state FROM verification_codes WHERE id = $1", {Value(codeId)});
+            state = result.empty() ? std::string() : result.front().text(0);
+        });
     return state;
 }
 
-void Outbox::eraseUser(Poco::Data::Session& session, const std::string& userId)
+void Outbox::eraseUser(sdk::Transaction& transaction, const std::string& userId)
 {
-    std::string user = userId;
-    session << "DELETE FROM outbox WHERE user_id = $1", use(user), now;
+    transaction.execute("DELETE FROM outbox WHERE user_id = $1", {Value(userId)});
+}
+
+std::size_t Outbox::prune(Poco::Int64 timestamp, int batch)
+{
+    std::size_t removed = 0;
+    _storage.write(
+        [&](sdk::Transaction& transaction)
+        {
+            removed = SendLimits::prune(transaction, timestamp, batch);
+            removed +=
+                transaction
+                    .execute("DELETE FROM verification_codes WHERE id IN (SELECT id FROM verification_codes "
+                             "WHERE expires_at < $1 LIMIT $2)",
+                             {Value(timestamp - expiredCodeRetentionSeconds), Value(batch)})
+                    .affected;
+            removed +=
+                transaction
+                    .execute("DELETE FROM verification_failures WHERE user_id IN (SELECT user_id FROM "
+                             "verification_failures WHERE consecutive = 0 AND locked_until < $1 LIMIT $2)",
+                             {Value(timestamp), Value(batch)})
+                    .affected;
+            removed +=
+                transaction
+                    .execute(
+                        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status IN ('delivered', "
+                        "'expired', 'failed', 'cancelled') AND updated_at < $1 LIMIT $2)",
+                        {Value(timestamp - finishedRetentionSeconds), Value(batch)})
+                    .affected;
+        });
+    return removed;
 }
 
 } // namespace identity::reauth

@@ -35,12 +35,14 @@ public:
     explicit Outbox(sdk::Storage& storage);
 
     /// Adds a message inside the caller's transaction.
-    void enqueue(Poco::Data::Session& session, const OutboxMessage& message, Poco::Int64 timestamp);
+    void enqueue(sdk::Transaction& transaction, const OutboxMessage& message, Poco::Int64 timestamp);
 
     /// Cancels the user's messages not yet sent (their codes were replaced), also one being sent.
-    void cancelUnsent(Poco::Data::Session& session, const std::string& userId, Poco::Int64 timestamp);
+    void cancelUnsent(sdk::Transaction& transaction, const std::string& userId, Poco::Int64 timestamp);
 
-    /// Claims up to `limit` due messages for `leaseSeconds`.
+    /// Claims up to `limit` due messages for `leaseSeconds`, in one statement. On PostgreSQL the rows are
+    /// taken with FOR UPDATE SKIP LOCKED, so workers on several instances claim disjoint batches without
+    /// waiting for each other; a claim whose lease ran out (its worker died) is due again.
     std::vector<OutboxMessage> claimDue(Poco::Int64 timestamp, int limit, int leaseSeconds);
 
     /// Extends a claim just before the message is handed to its notifier; false when the claim was
@@ -65,7 +67,12 @@ public:
     /// The state of a message's code ("live", "used", …), empty when it is gone.
     std::string codeState(const std::string& codeId);
 
-    void eraseUser(Poco::Data::Session& session, const std::string& userId);
+    void eraseUser(sdk::Transaction& transaction, const std::string& userId);
+
+    /// Keeps the plugin's tables bounded: drops send events older than every window, codes an hour past
+    /// their expiry, counters that hold nothing, and finished messages a week old; at most `batch` rows
+    /// of each per call. Returns how many rows it dropped.
+    std::size_t prune(Poco::Int64 timestamp, int batch);
 
 private:
     sdk::Storage& _storage;

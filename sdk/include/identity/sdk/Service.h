@@ -3,7 +3,7 @@
 #include "identity/sdk/Export.h"
 #include "identity/sdk/Http.h"
 
-#include <Poco/Data/Session.h>
+#include "identity/sdk/Storage.h"
 
 #include <string>
 
@@ -33,8 +33,9 @@ public:
     virtual void verify(const Principal& principal, const std::string& code, const Request& request) = 0;
 };
 
-/// A plugin that keeps data about users provides one of these so that deleting a user erases it.
-/// Services whose name starts with `prefix` are called, inside the host's deletion transaction.
+/// The hook by which a plugin that keeps data about users has it erased when a user is deleted (plugin
+/// tables hold no foreign key into the host's). Every service whose name starts with `prefix` is called
+/// inside the host's deletion unit of work: what it erases is committed with the deletion, or not at all.
 class IDENTITY_SDK_API UserDataOwner : public Service
 {
 public:
@@ -42,7 +43,7 @@ public:
 
     ~UserDataOwner() override;
 
-    virtual void eraseUser(Poco::Data::Session& session, const std::string& userId) = 0;
+    virtual void eraseUser(Transaction& transaction, const std::string& userId) = 0;
 };
 
 } // namespace identity::sdk

@@ -1,0 +1,442 @@
+#include "storage/Connection.h"
+
+#include <Poco/Data/DataException.h>
+#include <Poco/Data/PostgreSQL/PostgreSQLException.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Nullable.h>
+#include <Poco/RegularExpression.h>
+
+#include <cstdlib>
+#include <deque>
+
+namespace identity::host
+{
+
+using namespace Poco::Data::Keywords;
+
+/// A statement kept on its connection, with the slots its parameters are bound from.
+struct Connection::Prepared
+{
+    explicit Prepared(Poco::Data::Session& session) : statement(session) {}
+
+    Poco::Data::Statement statement;
+    std::deque<Poco::Int64> integers; // deques: binding keeps references, so slots never move
+    std::deque<Poco::Nullable<std::string>> texts;
+    std::vector<std::pair<sdk::Value::Kind, std::size_t>> slots; // parameter i: which slot it fills
+};
+
+namespace
+{
+/// The SQLSTATE in a Poco PostgreSQL error text ("... State: 23505 ..."), or "".
+std::string sqlState(const std::exception& error)
+{
+    static const Poco::RegularExpression state(" State: ([0-9A-Z]{5})");
+    std::vector<std::string> match;
+    const auto* poco = dynamic_cast<const Poco::Exception*>(&error);
+    const std::string text = poco ? poco->displayText() : error.what();
+    if (state.split(text, match) == 2)
+        return match[1];
+    return {};
+}
+
+/// The engine's message up to its first line break, without the DETAIL that PostgreSQL adds (it shows
+/// the conflicting row's values).
+std::string firstLine(const std::exception& error)
+{
+    const auto* poco = dynamic_cast<const Poco::Exception*>(&error);
+    std::string text = poco ? poco->displayText() : error.what();
+    const auto end = text.find_first_of("\r\n");
+    if (end != std::string::npos)
+        text.erase(end);
+    const auto detail = text.find(" Detail:");
+    if (detail != std::string::npos)
+        text.erase(detail);
+    if (text.size() > 300)
+        text.erase(300);
+    return text;
+}
+
+char signature(sdk::Value::Kind kind)
+{
+    return kind == sdk::Value::Kind::Integer ? 'i' : 't';
+}
+
+/// NOTICEs ("relation already exists, skipping") would go to stderr: nobody reads them there.
+void dropNotice(void*, const char*) {}
+
+struct ResultFree
+{
+    void operator()(PGresult* result) const { PQclear(result); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultFree>;
+
+bool isIntegerType(Oid type)
+{
+    return type == 20 || type == 21 || type == 23 || type == 26;
+} // int8 int2 int4 oid
+} // namespace
+
+Connection::Connection(sdk::Dialect dialect, const std::string& connector,
+                       const std::string& connectionString)
+    : _dialect(dialect)
+{
+    try
+    {
+        _session = std::make_unique<Poco::Data::Session>(connector, connectionString);
+        if (_dialect == sdk::Dialect::SQLite)
+        {
+            // Per connection, off by default: without it ON DELETE CASCADE does nothing.
+            executeOnce("PRAGMA foreign_keys = ON");
+            // Wait up to 10 s for another process's writer instead of failing at once.
+            executeOnce("PRAGMA busy_timeout = 10000");
+        }
+        else
+        {
+            auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(_session->impl());
+            if (!impl)
+                throw sdk::StorageUnavailable("the PostgreSQL connector gave no connection");
+            _pg = impl->handle();
+            PQsetNoticeProcessor(_pg, dropNotice, nullptr);
+            // No statement, lock wait or abandoned transaction holds a connection for ever.
+            commandPostgres("SET statement_timeout = '30s'", "connect");
+            commandPostgres("SET lock_timeout = '10s'", "connect");
+            commandPostgres("SET idle_in_transaction_session_timeout = '60s'", "connect");
+        }
+    }
+    catch (const sdk::StorageUnavailable&)
+    {
+        throw;
+    }
+    catch (const std::exception& error)
+    {
+        // Never the connection string: it holds the password.
+        throw sdk::StorageUnavailable("cannot connect to the database: " + firstLine(error));
+    }
+}
+
+Connection::~Connection()
+{
+    _statements.clear(); // before their session
+    try
+    {
+        if (_session)
+            _session->close();
+    }
+    catch (...)
+    {
+    }
+}
+
+bool Connection::connectionLost() const
+{
+    if (_pg)
+        return PQstatus(_pg) != CONNECTION_OK;
+    try
+    {
+        return !_session || !_session->isConnected();
+    }
+    catch (...)
+    {
+        return true;
+    }
+}
+
+void Connection::translate(const std::exception& error, const std::string& operation)
+{
+    if (dynamic_cast<const sdk::StorageError*>(&error) ||
+        dynamic_cast<const sdk::StorageUnavailable*>(&error))
+        throw; // already ours
+    const std::string state = sqlState(error);
+    if (dynamic_cast<const Poco::Data::SQLite::ConstraintViolationException*>(&error) &&
+        std::string(firstLine(error)).find("UNIQUE") != std::string::npos)
+        throw sdk::StorageConflict(operation + ": unique constraint violated");
+    if (state == "23505")
+        throw sdk::StorageConflict(operation + ": unique constraint violated (SQLSTATE 23505)");
+    // Connection classes (08), shutdown (57P01-57P03), and anything after which the connection is gone.
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 ||
+        dynamic_cast<const Poco::Data::PostgreSQL::ConnectionException*>(&error) ||
+        dynamic_cast<const Poco::Data::ConnectionFailedException*>(&error) ||
+        dynamic_cast<const Poco::Data::NotConnectedException*>(&error) || connectionLost())
+    {
+        _broken = true;
+        throw sdk::StorageUnavailable(operation + ": the database connection was lost");
+    }
+    throw sdk::StorageError(operation + ": " + (state.empty() ? "" : "SQLSTATE " + state + ": ") +
+                            firstLine(error));
+}
+
+Connection::Prepared& Connection::prepared(const std::string& sql, const std::vector<sdk::Value>& parameters)
+{
+    std::string key;
+    key.reserve(parameters.size() + 1 + sql.size());
+    for (const auto& parameter : parameters)
+        key += signature(parameter.kind());
+    key += '|';
+    key += sql;
+    auto found = _statements.find(key);
+    if (found != _statements.end())
+        return *found->second;
+    if (_statements.size() >= maxCachedStatements)
+        _statements.clear(); // SQL built from values would grow the cache without end
+
+    auto entry = std::make_unique<Prepared>(*_session);
+    entry->statement << sql;
+    for (const auto& parameter : parameters)
+    {
+        if (parameter.kind() == sdk::Value::Kind::Integer)
+        {
+            entry->slots.emplace_back(sdk::Value::Kind::Integer, entry->integers.size());
+            entry->integers.emplace_back(0);
+            entry->statement, use(entry->integers.back());
+        }
+        else
+        {
+            entry->slots.emplace_back(sdk::Value::Kind::Text, entry->texts.size());
+            entry->texts.emplace_back();
+            entry->statement, use(entry->texts.back());
+        }
+    }
+    return *_statements.emplace(key, std::move(entry)).first->second;
+}
+
+sdk::Result Connection::execute(const std::string& sql, const std::vector<sdk::Value>& parameters)
+{
+    if (_broken)
+        throw sdk::StorageUnavailable("the database connection was lost");
+    return _pg ? executePostgres(sql, parameters) : executeSqlite(sql, parameters);
+}
+
+void Connection::failPostgres(PGresult* raw, const std::string& operation)
+{
+    ResultPtr result(raw);
+    if (!result || connectionLost())
+    {
+        _broken = true;
+        throw sdk::StorageUnavailable(operation + ": the database connection was lost");
+    }
+    const char* field = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+    const std::string state = field ? field : "";
+    // The primary message only: DETAIL shows the row that conflicted.
+    const char* primary = PQresultErrorField(result.get(), PG_DIAG_MESSAGE_PRIMARY);
+    const std::string what = operation + ": SQLSTATE " + state + ": " + (primary ? primary : "error");
+    if (state == "23505")
+        throw sdk::StorageConflict(what);
+    if (state == "40001" || state == "40P01")
+        throw RetryableStorageError(what);
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0)
+    {
+        _broken = true;
+        throw sdk::StorageUnavailable(what);
+    }
+    throw sdk::StorageError(what);
+}
+
+void Connection::commandPostgres(const char* sql, const std::string& operation)
+{
+    PGresult* result = PQexec(_pg, sql);
+    if (!result || PQresultStatus(result) != PGRES_COMMAND_OK)
+        failPostgres(result, operation);
+    PQclear(result);
+}
+
+sdk::Result Connection::executePostgres(const std::string& sql, const std::vector<sdk::Value>& parameters)
+{
+    auto found = _pgStatements.find(sql);
+    if (found == _pgStatements.end())
+    {
+        if (_pgStatements.size() >= maxCachedStatements)
+        {
+            // SQL built from values would grow the cache without end: start it again.
+            commandPostgres("DEALLOCATE ALL", "statement cache");
+            _pgStatements.clear();
+        }
+        const std::string name = "identity_" + std::to_string(++_pgStatementsPrepared);
+        // Parameter types are left to the server, from where each $n stands.
+        PGresult* prepared =
+            PQprepare(_pg, name.c_str(), sql.c_str(), static_cast<int>(parameters.size()), nullptr);
+        if (!prepared || PQresultStatus(prepared) != PGRES_COMMAND_OK)
+            failPostgres(prepared, "prepare");
+        PQclear(prepared);
+        found = _pgStatements.emplace(sql, name).first;
+    }
+    // Text parameters; NULL is a null pointer.
+    std::vector<std::string> texts(parameters.size());
+    std::vector<const char*> values(parameters.size());
+    for (std::size_t i = 0; i < parameters.size(); ++i)
+    {
+        if (parameters[i].isNull())
+            continue;
+        texts[i] = parameters[i].text();
+        values[i] = texts[i].c_str();
+    }
+    ResultPtr result(PQexecPrepared(_pg, found->second.c_str(), static_cast<int>(values.size()),
+                                    values.empty() ? nullptr : values.data(), nullptr, nullptr, 0));
+    const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+    sdk::Result out;
+    if (status == PGRES_COMMAND_OK)
+    {
+        const char* tuples = PQcmdTuples(result.get());
+        out.affected = tuples && *tuples ? static_cast<std::size_t>(std::strtoull(tuples, nullptr, 10)) : 0;
+        return out;
+    }
+    if (status != PGRES_TUPLES_OK)
+        failPostgres(result.release(), "statement");
+    const int rows = PQntuples(result.get()), columns = PQnfields(result.get());
+    out.rows.reserve(static_cast<std::size_t>(rows));
+    for (int row = 0; row < rows; ++row)
+    {
+        std::vector<sdk::Value> values;
+        values.reserve(static_cast<std::size_t>(columns));
+        for (int column = 0; column < columns; ++column)
+        {
+            if (PQgetisnull(result.get(), row, column))
+                values.emplace_back();
+            else if (isIntegerType(PQftype(result.get(), column)))
+                values.emplace_back(static_cast<Poco::Int64>(
+                    std::strtoll(PQgetvalue(result.get(), row, column), nullptr, 10)));
+            else
+                values.emplace_back(
+                    std::string(PQgetvalue(result.get(), row, column),
+                                static_cast<std::size_t>(PQgetlength(result.get(), row, column))));
+        }
+        out.rows.emplace_back(std::move(values));
+    }
+    out.affected = out.rows.size();
+    return out;
+}
+
+sdk::Result Connection::executeSqlite(const std::string& sql, const std::vector<sdk::Value>& parameters)
+{
+    Prepared* entry = nullptr;
+    try
+    {
+        entry = &prepared(sql, parameters);
+        for (std::size_t i = 0; i < parameters.size(); ++i)
+        {
+            const auto [kind, slot] = entry->slots[i];
+            if (kind == sdk::Value::Kind::Integer)
+                entry->integers[slot] = parameters[i].integer();
+            else if (parameters[i].isNull())
+                entry->texts[slot].clear();
+            else
+                entry->texts[slot] = parameters[i].text();
+        }
+        const std::size_t count = entry->statement.execute();
+        sdk::Result result;
+        if (entry->statement.extractionCount() == 0)
+        {
+            result.affected = count;
+            return result;
+        }
+        Poco::Data::RecordSet rows(entry->statement);
+        const std::size_t columns = rows.columnCount();
+        result.rows.reserve(rows.rowCount());
+        for (std::size_t row = 0; row < rows.rowCount(); ++row)
+        {
+            std::vector<sdk::Value> values;
+            values.reserve(columns);
+            for (std::size_t column = 0; column < columns; ++column)
+            {
+                if (rows.isNull(column, row))
+                {
+                    values.emplace_back();
+                    continue;
+                }
+                const Poco::Dynamic::Var& value = rows.value(column, row);
+                if (value.isEmpty())
+                    values.emplace_back();
+                else if (value.isInteger() || value.isNumeric() || value.isBoolean())
+                    values.emplace_back(value.convert<Poco::Int64>());
+                else
+                    values.emplace_back(value.convert<std::string>());
+            }
+            result.rows.emplace_back(std::move(values));
+        }
+        result.affected = result.rows.size();
+        return result;
+    }
+    catch (const std::exception& error)
+    {
+        // A statement that failed is not kept: its state inside Poco is not worth trusting.
+        if (entry)
+        {
+            for (auto it = _statements.begin(); it != _statements.end(); ++it)
+                if (it->second.get() == entry)
+                {
+                    _statements.erase(it);
+                    break;
+                }
+        }
+        translate(error, "statement");
+    }
+}
+
+void Connection::executeOnce(const std::string& sql)
+{
+    if (_broken)
+        throw sdk::StorageUnavailable("the database connection was lost");
+    if (_pg)
+    {
+        commandPostgres(sql.c_str(), "statement");
+        return;
+    }
+    try
+    {
+        *_session << sql, now;
+    }
+    catch (const std::exception& error)
+    {
+        translate(error, "statement");
+    }
+}
+
+void Connection::begin(bool write)
+{
+    if (_dialect == sdk::Dialect::SQLite)
+        executeOnce(write ? "BEGIN IMMEDIATE" : "BEGIN");
+    else
+        executeOnce("BEGIN");
+    _inTransaction = true;
+}
+
+void Connection::commit()
+{
+    _inTransaction = false; // whatever COMMIT answers, the transaction is over
+    if (!_pg)
+    {
+        executeOnce("COMMIT");
+        return;
+    }
+    if (_broken)
+        throw sdk::StorageUnavailable("the database connection was lost");
+    PGresult* result = PQexec(_pg, "COMMIT");
+    if (!result || PQresultStatus(result) != PGRES_COMMAND_OK)
+        failPostgres(result, "commit");
+    // A transaction in which a statement failed answers COMMIT with ROLLBACK: nothing was kept.
+    const bool rolledBack = std::string(PQcmdStatus(result)) == "ROLLBACK";
+    PQclear(result);
+    if (rolledBack)
+        throw sdk::StorageError("commit: a statement of the transaction had failed, so nothing was kept");
+}
+
+void Connection::rollback() noexcept
+{
+    if (_broken || !_inTransaction)
+        return;
+    _inTransaction = false;
+    try
+    {
+        // Always before the connection goes back to the pool: an open SQLite transaction keeps the
+        // write lock, an open PostgreSQL one its row locks.
+        executeOnce("ROLLBACK");
+    }
+    catch (...)
+    {
+        _broken = true;
+    }
+}
+
+} // namespace identity::host

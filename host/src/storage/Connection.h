@@ -1,0 +1,94 @@
+#pragma once
+
+#include "identity/sdk/Storage.h"
+
+#include <Poco/Data/Session.h>
+
+#include <libpq-fe.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace identity::host
+{
+
+/// A failure after which the whole transaction may run again (PostgreSQL's serialization failure and
+/// deadlock, SQLSTATE 40001 and 40P01).
+class RetryableStorageError : public sdk::StorageError
+{
+public:
+    using sdk::StorageError::StorageError;
+};
+
+/// One connection to the database, owned by the Database's pool, with the statements it prepared.
+///
+/// Poco opens it and closes it. On SQLite its statements are Poco statements, kept by their text and the
+/// kinds of their parameters (an integer and a NULL bind differently), each with the slots its
+/// parameters are bound from: running one again binds new values into the same slots. On PostgreSQL they
+/// are libpq prepared statements on Poco's connection handle, prepared once per connection and run with
+/// one round trip: Poco 1.11's PostgreSQL statement frees its last result twice when a statement that
+/// ran before fails (POCO-NOTES), and a unique violation must not crash the host. A connection that
+/// failed in a way that leaves it unusable is `broken()`, and the pool drops it instead of taking it back.
+class Connection
+{
+public:
+    /// Opens a connection; throws sdk::StorageUnavailable when the database cannot be reached.
+    Connection(sdk::Dialect dialect, const std::string& connector, const std::string& connectionString);
+    ~Connection();
+
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    sdk::Dialect dialect() const { return _dialect; }
+
+    /// Runs a statement through the cache. Failures are translated (see translate()).
+    sdk::Result execute(const std::string& sql, const std::vector<sdk::Value>& parameters);
+
+    /// Runs a statement once, without keeping it (migrations, transaction control).
+    void executeOnce(const std::string& sql);
+
+    /// Write transactions start with `BEGIN IMMEDIATE` on SQLite (a deferred one that reads, then
+    /// writes fails under concurrency), plain `BEGIN` elsewhere.
+    void begin(bool write);
+    void commit();
+    /// Never throws; a connection whose rollback fails is broken.
+    void rollback() noexcept;
+
+    bool broken() const { return _broken; }
+
+    /// Turns an engine exception into the SDK's: StorageConflict for a unique violation, StorageUnavailable
+    /// when the connection is gone (and marks it broken), StorageError otherwise. The text keeps the
+    /// engine's error class and first line, never the statement's parameters or the row that conflicted.
+    [[noreturn]] void translate(const std::exception& error, const std::string& operation);
+
+    /// True for PostgreSQL's serialization failure and deadlock: the transaction may run again.
+    static bool retryable(const std::exception& error)
+    {
+        return dynamic_cast<const RetryableStorageError*>(&error) != nullptr;
+    }
+
+private:
+    struct Prepared;
+    Prepared& prepared(const std::string& sql, const std::vector<sdk::Value>& parameters);
+    bool connectionLost() const;
+    sdk::Result executeSqlite(const std::string& sql, const std::vector<sdk::Value>& parameters);
+    sdk::Result executePostgres(const std::string& sql, const std::vector<sdk::Value>& parameters);
+    /// Runs a command without parameters on PostgreSQL (transaction control, settings).
+    void commandPostgres(const char* sql, const std::string& operation);
+    /// Throws the SDK error for a failed PostgreSQL result (and clears it).
+    [[noreturn]] void failPostgres(PGresult* result, const std::string& operation);
+
+    sdk::Dialect _dialect;
+    std::unique_ptr<Poco::Data::Session> _session;
+    std::map<std::string, std::unique_ptr<Prepared>> _statements; // SQLite
+    PGconn* _pg = nullptr;                                        // PostgreSQL: Poco's handle, not owned
+    std::map<std::string, std::string> _pgStatements;             // SQL text -> prepared statement name
+    unsigned long _pgStatementsPrepared = 0;
+    /// Far above the statements the host and its plugins run; reached only by SQL built from values.
+    static constexpr std::size_t maxCachedStatements = 512;
+    bool _inTransaction = false;
+    bool _broken = false;
+};
+
+} // namespace identity::host

@@ -1,0 +1,440 @@
+// The storage the SDK hands plugins, on the engine the run selects: SQLite by default, PostgreSQL in the
+// `StorageTest_postgresql` run (IDENTITY_TEST_POSTGRES_STATE). Units of work, conflicts, the statement
+// cache, locks, the pool's bounded wait, outages, and plugin-owned migrations.
+#include "storage/Database.h"
+#include "storage/SqlScript.h"
+#include "support/TestDatabase.h"
+
+#include <Poco/Exception.h>
+#include <Poco/File.h>
+#include <Poco/FileStream.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/TemporaryFile.h>
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+using namespace identity;
+using sdk::Value;
+
+namespace
+{
+std::vector<host::Migration>
+tableMigration(const std::string& sql = "CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT)")
+{
+    return {{1, "0001_notes", sql}};
+}
+} // namespace
+
+class StorageTest : public CppUnit::TestFixture
+{
+    CPPUNIT_TEST_SUITE(StorageTest);
+    CPPUNIT_TEST(testValuesRoundTripThroughOneCachedStatement);
+    CPPUNIT_TEST(testWorkThatThrowsKeepsNothing);
+    CPPUNIT_TEST(testUniqueViolationIsAConflictAndKeepsNothing);
+    CPPUNIT_TEST(testLockSerializesReadThenWriteAcrossConnections);
+    CPPUNIT_TEST(testBusyPoolAnswersUnavailableThenRecovers);
+    CPPUNIT_TEST(testUnreachableDatabaseIsUnavailable);
+    CPPUNIT_TEST(testPluginMigrationsAreRecordedApartAndApplyOnce);
+    CPPUNIT_TEST(testEditedMigrationIsRefused);
+    CPPUNIT_TEST(testFailedMigrationKeepsNothing);
+    CPPUNIT_TEST(testInstancesStartingAtOnceApplyEachMigrationOnce);
+    CPPUNIT_TEST(testFunctionBodiesSurviveTheMigrationRunner);
+    CPPUNIT_TEST(testLegacyDatabaseUpgradesInPlace);
+    CPPUNIT_TEST(testPasswordStringNeverReachesErrors);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void setUp() override
+    {
+        _folder = Poco::TemporaryFile::tempName();
+        Poco::File(_folder).createDirectories();
+        _testDatabase = std::make_unique<test::TestDatabase>(_folder);
+        _database = std::make_unique<host::Database>(_testDatabase->url(), 8);
+        _database->migrate();
+    }
+
+    void tearDown() override
+    {
+        _database.reset();
+        _testDatabase.reset();
+        Poco::File(_folder).remove(true);
+    }
+
+    void testValuesRoundTripThroughOneCachedStatement()
+    {
+        _database->migratePlugin("notes",
+                                 tableMigration("CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT, "
+                                                "n BIGINT)"));
+        // The same statement text with integers, text, NULL and a 64-bit value: each binds right.
+        const Poco::Int64 big = Poco::Int64(1) << 40;
+        _database->write(
+            [&](sdk::Transaction& transaction)
+            {
+                for (int i = 0; i < 20; ++i)
+                    transaction.execute("INSERT INTO notes(id, body, n) VALUES ($1, $2, $3)",
+                                        {Value("note-" + std::to_string(i)),
+                                         i % 2 ? Value("body " + std::to_string(i)) : Value(),
+                                         i == 7 ? Value(big) : Value(i)});
+            });
+        _database->read(
+            [&](sdk::Transaction& transaction)
+            {
+                const sdk::Result odd =
+                    transaction.execute("SELECT body, n FROM notes WHERE id = $1", {Value("note-7")});
+                CPPUNIT_ASSERT_EQUAL(std::size_t(1), odd.rows.size());
+                CPPUNIT_ASSERT_EQUAL(std::string("body 7"), odd.front().text(0));
+                CPPUNIT_ASSERT_EQUAL(big, odd.front().integer(1));
+                const sdk::Result even =
+                    transaction.execute("SELECT body, n FROM notes WHERE id = $1", {Value("note-4")});
+                CPPUNIT_ASSERT(even.front().isNull(0));
+                CPPUNIT_ASSERT_EQUAL(Poco::Int64(4), even.front().integer(1));
+                const sdk::Result none =
+                    transaction.execute("SELECT body FROM notes WHERE id = $1", {Value("missing")});
+                CPPUNIT_ASSERT(none.empty());
+                CPPUNIT_ASSERT_EQUAL(Poco::Int64(20),
+                                     transaction.execute("SELECT COUNT(*) FROM notes").front().integer(0));
+            });
+        std::size_t changed = 0;
+        _database->write(
+            [&](sdk::Transaction& transaction) {
+                changed =
+                    transaction.execute("UPDATE notes SET n = n + 1 WHERE n < $1", {Value(10)}).affected;
+            });
+        CPPUNIT_ASSERT_EQUAL(std::size_t(9), changed); // 0..9 but 7, which holds 2^40
+    }
+
+    void testWorkThatThrowsKeepsNothing()
+    {
+        _database->migratePlugin("notes", tableMigration());
+        CPPUNIT_ASSERT_THROW(_database->write(
+                                 [&](sdk::Transaction& transaction)
+                                 {
+                                     transaction.execute("INSERT INTO notes(id, body) VALUES ($1, $2)",
+                                                         {Value("a"), Value("kept?")});
+                                     throw sdk::ApiError::resourceExhausted(5);
+                                 }),
+                             sdk::ApiError);
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), count("SELECT COUNT(*) FROM notes"));
+        // The connection went back clean: the next unit of work commits.
+        _database->write(
+            [&](sdk::Transaction& transaction) {
+                transaction.execute("INSERT INTO notes(id, body) VALUES ($1, $2)",
+                                    {Value("a"), Value("kept")});
+            });
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), count("SELECT COUNT(*) FROM notes"));
+    }
+
+    void testUniqueViolationIsAConflictAndKeepsNothing()
+    {
+        _database->migratePlugin("notes", tableMigration());
+        _database->write(
+            [&](sdk::Transaction& transaction) {
+                transaction.execute("INSERT INTO notes(id, body) VALUES ($1, $2)",
+                                    {Value("same"), Value("first")});
+            });
+        try
+        {
+            _database->write(
+                [&](sdk::Transaction& transaction)
+                {
+                    transaction.execute("INSERT INTO notes(id, body) VALUES ($1, $2)",
+                                        {Value("other"), Value("x")});
+                    transaction.execute("INSERT INTO notes(id, body) VALUES ($1, $2)",
+                                        {Value("same"), Value("alice@example.com")});
+                });
+            CPPUNIT_FAIL("a duplicate key was accepted");
+        }
+        catch (const sdk::StorageConflict& conflict)
+        {
+            // The engine's detail names the conflicting row; the error must not.
+            CPPUNIT_ASSERT_MESSAGE(conflict.what(),
+                                   std::string(conflict.what()).find("same") == std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(conflict.what(),
+                                   std::string(conflict.what()).find("alice") == std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), count("SELECT COUNT(*) FROM notes"));
+    }
+
+    void testLockSerializesReadThenWriteAcrossConnections()
+    {
+        // Read, then write back plus one: without the lock, concurrent units on PostgreSQL (READ
+        // COMMITTED) read the same value and increments are lost.
+        _database->migratePlugin("counter",
+                                 tableMigration("CREATE TABLE counter (id INTEGER PRIMARY KEY, n BIGINT)"));
+        _database->write([&](sdk::Transaction& transaction)
+                         { transaction.execute("INSERT INTO counter VALUES (1, 0)"); });
+        constexpr int threads = 6, rounds = 25;
+        std::vector<std::thread> workers;
+        std::atomic<int> failures{0};
+        for (int t = 0; t < threads; ++t)
+            workers.emplace_back(
+                [&]
+                {
+                    for (int r = 0; r < rounds; ++r)
+                    {
+                        try
+                        {
+                            _database->write(
+                                [&](sdk::Transaction& transaction)
+                                {
+                                    transaction.lock("test:counter");
+                                    const Poco::Int64 n =
+                                        transaction.execute("SELECT n FROM counter WHERE id = 1")
+                                            .front()
+                                            .integer(0);
+                                    transaction.execute("UPDATE counter SET n = $1 WHERE id = 1",
+                                                        {Value(n + 1)});
+                                });
+                        }
+                        catch (...)
+                        {
+                            ++failures;
+                        }
+                    }
+                });
+        for (auto& worker : workers)
+            worker.join();
+        CPPUNIT_ASSERT_EQUAL(0, failures.load());
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(threads * rounds), count("SELECT n FROM counter WHERE id = 1"));
+    }
+
+    void testBusyPoolAnswersUnavailableThenRecovers()
+    {
+        host::Database small(_testDatabase->url(), 2, std::chrono::milliseconds(200));
+        std::mutex mutex;
+        std::condition_variable changed;
+        int holding = 0;
+        bool release = false;
+        std::vector<std::thread> holders;
+        for (int i = 0; i < 2; ++i)
+            holders.emplace_back(
+                [&]
+                {
+                    small.read(
+                        [&](sdk::Transaction&)
+                        {
+                            std::unique_lock<std::mutex> lock(mutex);
+                            ++holding;
+                            changed.notify_all();
+                            changed.wait(lock, [&] { return release; });
+                        });
+                });
+        {
+            std::unique_lock<std::mutex> lock(mutex);
+            changed.wait(lock, [&] { return holding == 2; });
+        }
+        CPPUNIT_ASSERT_THROW(
+            small.read([](sdk::Transaction& transaction) { transaction.execute("SELECT 1"); }),
+            sdk::StorageUnavailable);
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            release = true;
+        }
+        changed.notify_all();
+        for (auto& holder : holders)
+            holder.join();
+        CPPUNIT_ASSERT(small.ping());
+    }
+
+    void testUnreachableDatabaseIsUnavailable()
+    {
+        if (!_testDatabase->postgres())
+            return; // a SQLite file is always there
+        // Port 1 on loopback: nothing listens there.
+        CPPUNIT_ASSERT_THROW(host::Database("postgresql://u:secret-password@127.0.0.1:1/none", 2),
+                             sdk::StorageUnavailable);
+    }
+
+    void testPasswordStringNeverReachesErrors()
+    {
+        if (!_testDatabase->postgres())
+            return;
+        try
+        {
+            host::Database("postgresql://u:secret-password@127.0.0.1:1/none", 2);
+            CPPUNIT_FAIL("connected to nothing");
+        }
+        catch (const sdk::StorageUnavailable& error)
+        {
+            CPPUNIT_ASSERT_MESSAGE(error.why(), error.why().find("secret-password") == std::string::npos);
+        }
+        // A URL the connector cannot carry is refused, not cut short.
+        CPPUNIT_ASSERT_THROW(
+            host::Database::postgresConnectionString("postgresql://u:a%20b@127.0.0.1:5432/db"),
+            Poco::InvalidArgumentException);
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("application_name=identity-host connect_timeout=5 dbname=db host=127.0.0.1 "
+                        "password=p@ss port=5432 user=me"),
+            host::Database::postgresConnectionString("postgresql://me:p%40ss@127.0.0.1:5432/db"));
+    }
+
+    void testPluginMigrationsAreRecordedApartAndApplyOnce()
+    {
+        const int hostVersion = _database->version();
+        CPPUNIT_ASSERT(hostVersion >= 2);
+        auto migrations = tableMigration();
+        migrations.push_back({2, "0002_notes_author", "ALTER TABLE notes ADD COLUMN author TEXT"});
+        CPPUNIT_ASSERT_EQUAL(2, _database->migratePlugin("notes", migrations));
+        CPPUNIT_ASSERT_EQUAL(0, _database->migratePlugin("notes", migrations));
+        CPPUNIT_ASSERT(_database->pluginVersions("notes") == std::vector<int>({1, 2}));
+        CPPUNIT_ASSERT(_database->pluginVersions("other").empty());
+        CPPUNIT_ASSERT_EQUAL(hostVersion, _database->version());
+        // A third migration later, with no host change: only it runs.
+        migrations.push_back({3, "0003_notes_index", "CREATE INDEX notes_author ON notes(author)"});
+        CPPUNIT_ASSERT_EQUAL(1, _database->migratePlugin("notes", migrations));
+        _database->write(
+            [&](sdk::Transaction& transaction)
+            {
+                transaction.execute("INSERT INTO notes(id, body, author) VALUES ($1, $2, $3)",
+                                    {Value("n"), Value("b"), Value("me")});
+            });
+    }
+
+    void testEditedMigrationIsRefused()
+    {
+        _database->migratePlugin("notes", tableMigration());
+        CPPUNIT_ASSERT_THROW(
+            _database->migratePlugin("notes",
+                                     tableMigration("CREATE TABLE notes (id TEXT PRIMARY KEY, body BLOB)")),
+            Poco::DataException);
+    }
+
+    void testFailedMigrationKeepsNothing()
+    {
+        std::vector<host::Migration> migrations = {
+            {1, "0001_half", "CREATE TABLE half (id TEXT PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);"}};
+        CPPUNIT_ASSERT_THROW(_database->migratePlugin("half", migrations), Poco::DataException);
+        CPPUNIT_ASSERT(_database->pluginVersions("half").empty());
+        // The table of the failed migration's first statement is gone with it.
+        CPPUNIT_ASSERT_NO_THROW(
+            _database->migratePlugin("half", {{1, "0001_half", "CREATE TABLE half (id TEXT)"}}));
+    }
+
+    void testInstancesStartingAtOnceApplyEachMigrationOnce()
+    {
+        // Two hosts' databases, one server; each thread plays an instance starting up.
+        std::vector<std::unique_ptr<host::Database>> instances;
+        for (int i = 0; i < 4; ++i)
+            instances.push_back(std::make_unique<host::Database>(_testDatabase->url(), 2));
+        std::vector<host::Migration> migrations = tableMigration();
+        migrations.push_back({2, "0002_rows", "INSERT INTO notes(id, body) VALUES ('once', 'only once')"});
+        std::atomic<int> applied{0}, failed{0};
+        std::vector<std::thread> starts;
+        for (auto& instance : instances)
+            starts.emplace_back(
+                [&, database = instance.get()]
+                {
+                    try
+                    {
+                        applied += database->migratePlugin("notes", migrations);
+                    }
+                    catch (...)
+                    {
+                        ++failed;
+                    }
+                });
+        for (auto& start : starts)
+            start.join();
+        CPPUNIT_ASSERT_EQUAL(0, failed.load());
+        CPPUNIT_ASSERT_EQUAL(2, applied.load());
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), count("SELECT COUNT(*) FROM notes"));
+    }
+
+    void testFunctionBodiesSurviveTheMigrationRunner()
+    {
+        std::string sql;
+        if (_database->dialect() == sdk::Dialect::PostgreSQL)
+            sql = "CREATE TABLE audit_notes (id TEXT PRIMARY KEY, touched BIGINT NOT NULL DEFAULT 0);\n"
+                  "CREATE FUNCTION touch_note() RETURNS trigger AS $$\n"
+                  "BEGIN\n"
+                  "    NEW.touched := NEW.touched + 1; -- a ';' inside the body\n"
+                  "    RETURN NEW;\n"
+                  "END;\n"
+                  "$$ LANGUAGE plpgsql;\n"
+                  "CREATE TRIGGER touch BEFORE UPDATE ON audit_notes FOR EACH ROW EXECUTE FUNCTION "
+                  "touch_note();\n";
+        else
+            sql = "CREATE TABLE audit_notes (id TEXT PRIMARY KEY, touched INTEGER NOT NULL DEFAULT 0);\n"
+                  "CREATE TRIGGER touch AFTER UPDATE OF id ON audit_notes FOR EACH ROW BEGIN\n"
+                  "    UPDATE audit_notes SET touched = touched + 1 WHERE id = NEW.id; -- a ';' inside\n"
+                  "END;\n";
+        _database->migratePlugin("triggers", {{1, "0001_trigger", sql}});
+        _database->write([&](sdk::Transaction& transaction)
+                         { transaction.execute("INSERT INTO audit_notes(id) VALUES ($1)", {Value("a")}); });
+        _database->write(
+            [&](sdk::Transaction& transaction) {
+                transaction.execute("UPDATE audit_notes SET id = $1 WHERE id = $2", {Value("b"), Value("a")});
+            });
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), count("SELECT touched FROM audit_notes WHERE id = 'b'"));
+    }
+
+    void testLegacyDatabaseUpgradesInPlace()
+    {
+        if (_testDatabase->postgres())
+            return; // PostgreSQL arrived with SDK 3.0: there is no older PostgreSQL database
+        // A development database as SDK 2.0 hosts left it: every table in the host's first migration.
+        const std::string path = _folder + "/legacy.db";
+        {
+            host::Database legacy("sqlite:" + path, 2);
+            std::string sql;
+            Poco::FileInputStream in(std::string(IDENTITY_SOURCE_DIR) +
+                                     "/tests/fixtures/legacy-0001_initial.sql");
+            Poco::StreamCopier::copyToString(in, sql);
+            legacy.migratePlugin("unused", {}); // creates the bookkeeping tables
+            legacy.write(
+                [&](sdk::Transaction& transaction)
+                {
+                    for (const std::string& statement : host::splitSqliteScript(sql))
+                        transaction.execute(statement);
+                    transaction.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (1, "
+                                        "'0001_initial', 0)");
+                    transaction.execute(
+                        "INSERT INTO users(id, email, password_hash, created_at, updated_at) VALUES "
+                        "('u1', 'u1@example.com', 'h', 0, 0)");
+                    transaction.execute(
+                        "INSERT INTO verification_codes(id, user_id, session_id, purpose, channel, "
+                        "code_hash, created_at, expires_at) VALUES ('c1', 'u1', 's1', "
+                        "'reauthenticate', 'email', 'h', 0, 9999999999)");
+                });
+        }
+        host::Database upgraded("sqlite:" + path, 2);
+        CPPUNIT_ASSERT_EQUAL(1, upgraded.migrate()); // 0002 only: 0001 ran before
+        const std::string dialect = "sqlite";
+        CPPUNIT_ASSERT_EQUAL(2, upgraded.migratePlugin("reauthenticate",
+                                                       host::readMigrations(std::string(IDENTITY_SOURCE_DIR) +
+                                                                            "/plugin/schema/" + dialect)));
+        Poco::Int64 codes = 0, failures = -1;
+        upgraded.read(
+            [&](sdk::Transaction& transaction)
+            {
+                codes = transaction.execute("SELECT COUNT(*) FROM verification_codes WHERE id = 'c1'")
+                            .front()
+                            .integer(0);
+                failures =
+                    transaction.execute("SELECT COUNT(updated_at) FROM password_failures").front().integer(0);
+            });
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), codes); // the plugin adopted its tables, rows and all
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), failures);
+        CPPUNIT_ASSERT(upgraded.pluginVersions("reauthenticate") == std::vector<int>({1, 2}));
+    }
+
+private:
+    Poco::Int64 count(const std::string& sql)
+    {
+        Poco::Int64 value = -1;
+        _database->read([&](sdk::Transaction& transaction)
+                        { value = transaction.execute(sql).front().integer(0); });
+        return value;
+    }
+
+    std::string _folder;
+    std::unique_ptr<test::TestDatabase> _testDatabase;
+    std::unique_ptr<host::Database> _database;
+};
+
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(StorageTest, "StorageTest");
