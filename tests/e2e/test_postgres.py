@@ -163,7 +163,7 @@ class TwoInstancesTest(unittest.TestCase):
 
     def new_user(self, host, domain="example.com"):
         name = "u" + uuid.uuid4().hex[:12]
-        password = "Pw-" + secrets.token_urlsafe(12)
+        password = "Pw-9a" + secrets.token_urlsafe(12) + "!Z"  # every class the policy wants, whatever the random part
         address = "%s@%s" % (name, domain)
         host.create_user(name, password, email_address=address)
         return name, password, address

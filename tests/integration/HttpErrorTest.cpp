@@ -23,6 +23,7 @@ class HttpErrorTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testOtherMediaTypeIs415);
     CPPUNIT_TEST(testMalformedJsonIs4001);
     CPPUNIT_TEST(testJsonThatIsNotAnObjectIs4001);
+    CPPUNIT_TEST(testNulInJsonTextIs4001);
     CPPUNIT_TEST(testDeeplyNestedJsonIs4001);
     CPPUNIT_TEST(testUnknownClientIdIs4001);
     CPPUNIT_TEST(testMissingOrMalformedBearerIs401);
@@ -97,6 +98,16 @@ public:
     {
         assertError(_server->request("POST", "/auth/v1/signin", "{\"username\":"), 400, "invalid_argument", 4001);
         assertError(_server->request("POST", "/auth/v1/signin", "\xff\xfe"), 400, "invalid_argument", 4001);
+    }
+
+    void testNulInJsonTextIs4001()
+    {
+        // Valid JSON, but a NUL would be cut short by PostgreSQL's client library: "alice\0zzz" must not
+        // sign in as alice. Refused before anything reads it, in a value, a key or deep inside.
+        for (const char* body : {"{\"username\":\"alice\\u0000zzz\",\"password\":\"x\"}",
+                                 "{\"user\\u0000name\":\"alice\",\"password\":\"x\"}",
+                                 "{\"username\":\"alice\",\"password\":\"x\",\"extra\":[{\"a\":\"\\u0000\"}]}"})
+            assertError(_server->request("POST", "/auth/v1/signin", body), 400, "invalid_argument", 4001);
     }
 
     void testJsonThatIsNotAnObjectIs4001()

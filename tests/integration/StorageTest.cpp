@@ -18,6 +18,9 @@
 #include <mutex>
 #include <thread>
 
+#include <cstdlib>
+#include <unistd.h>
+
 using namespace identity;
 using sdk::Value;
 
@@ -46,6 +49,14 @@ class StorageTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testFunctionBodiesSurviveTheMigrationRunner);
     CPPUNIT_TEST(testLegacyDatabaseUpgradesInPlace);
     CPPUNIT_TEST(testPasswordStringNeverReachesErrors);
+    CPPUNIT_TEST(testFailedCommitLeavesTheConnectionUsable);
+    CPPUNIT_TEST(testStatementTimeoutIsUnavailable);
+    CPPUNIT_TEST(testDeadIdleConnectionsAreReplacedWithoutAnError);
+    CPPUNIT_TEST(testNulInTextIsRefusedOnEveryEngine);
+    CPPUNIT_TEST(testUnitOfWorkCannotStartAnother);
+    CPPUNIT_TEST(testWriteInsideReadIsAnErrorNotAnOutage);
+    CPPUNIT_TEST(testBooleansAreIntegersOnEveryEngine);
+    CPPUNIT_TEST(testSymlinkedMigrationIsRefusedAndLineEndsDoNotCount);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -267,10 +278,17 @@ public:
         CPPUNIT_ASSERT_THROW(
             host::Database::postgresConnectionString("postgresql://u:a%20b@127.0.0.1:5432/db"),
             Poco::InvalidArgumentException);
+        // A key that smuggles a space (and with it a parameter of its choosing) is refused too.
+        CPPUNIT_ASSERT_THROW(host::Database::postgresConnectionString(
+                                 "postgresql://u:p@127.0.0.1:5432/db?sslmode%3Ddisable%20dbname=other"),
+                             Poco::InvalidArgumentException);
         CPPUNIT_ASSERT_EQUAL(
-            std::string("application_name=identity-host connect_timeout=5 dbname=db host=127.0.0.1 "
-                        "password=p@ss port=5432 user=me"),
-            host::Database::postgresConnectionString("postgresql://me:p%40ss@127.0.0.1:5432/db"));
+            std::string(
+                "application_name=identity-host connect_timeout=5 dbname=db host=127.0.0.1 keepalives=1 "
+                "keepalives_count=3 keepalives_idle=30 keepalives_interval=10 password=p@ss port=5432 "
+                "sslmode=verify-full target_session_attrs=read-write tcp_user_timeout=60000 user=me"),
+            host::Database::postgresConnectionString(
+                "postgresql://me:p%40ss@127.0.0.1:5432/db?sslmode=verify-full"));
     }
 
     void testPluginMigrationsAreRecordedApartAndApplyOnce()
@@ -423,7 +441,184 @@ public:
         CPPUNIT_ASSERT(upgraded.pluginVersions("reauthenticate") == std::vector<int>({1, 2}));
     }
 
+    void testFailedCommitLeavesTheConnectionUsable()
+    {
+        // A constraint checked at COMMIT: the commit fails. The connection must come back to the pool
+        // out of its transaction, or every later unit fails on it.
+        const bool postgres = _database->dialect() == sdk::Dialect::PostgreSQL;
+        _database->migratePlugin(
+            "deferred",
+            {{1, "0001_deferred",
+              std::string("CREATE TABLE parent (id TEXT PRIMARY KEY);\n") +
+                  "CREATE TABLE child (pid TEXT REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED" +
+                  (postgres ? "" : "") + ");\n"}});
+        for (int round = 0; round < 3; ++round)
+            CPPUNIT_ASSERT_THROW(
+                _database->write(
+                    [&](sdk::Transaction& transaction)
+                    { transaction.execute("INSERT INTO child(pid) VALUES ($1)", {Value("orphan")}); }),
+                sdk::StorageError);
+        for (int round = 0; round < 10; ++round) // every pooled connection still works
+            _database->write(
+                [&](sdk::Transaction& transaction) {
+                    transaction.execute("INSERT INTO parent(id) VALUES ($1)",
+                                        {Value("p" + std::to_string(round))});
+                });
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(10), count("SELECT COUNT(*) FROM parent"));
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), count("SELECT COUNT(*) FROM child"));
+    }
+
+    void testStatementTimeoutIsUnavailable()
+    {
+        if (!_testDatabase->postgres())
+            return; // SQLite has no statement timeout
+        // A slow or overloaded database is not the request's fault: 503, and the next unit succeeds.
+        CPPUNIT_ASSERT_THROW(_database->write(
+                                 [&](sdk::Transaction& transaction)
+                                 {
+                                     transaction.execute("SET LOCAL statement_timeout = '20ms'");
+                                     transaction.execute("SELECT pg_sleep(1)");
+                                 }),
+                             sdk::StorageUnavailable);
+        CPPUNIT_ASSERT(_database->ping());
+    }
+
+    void testDeadIdleConnectionsAreReplacedWithoutAnError()
+    {
+        if (!_testDatabase->postgres())
+            return;
+        // The server ends every connection the pool holds (a restart, a failover, a firewall's idle
+        // timeout): the next requests find out at BEGIN and take new connections, none fails.
+        const std::string name =
+            "storage-test-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand());
+        host::Database database(_testDatabase->url() + "&application_name=" + name, 4);
+        warm(database, 4);
+        const Poco::Int64 ended = terminate(name);
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(4), ended);
+        for (int i = 0; i < 8; ++i)
+            CPPUNIT_ASSERT_NO_THROW(
+                database.read([](sdk::Transaction& transaction) { transaction.execute("SELECT 1"); }));
+    }
+
+    void testNulInTextIsRefusedOnEveryEngine()
+    {
+        _database->migratePlugin("notes", tableMigration());
+        // PostgreSQL's text holds no NUL, and libpq would cut the value at it: the value checked would
+        // not be the value stored. Refused on both engines alike.
+        CPPUNIT_ASSERT_THROW(_database->write(
+                                 [&](sdk::Transaction& transaction)
+                                 {
+                                     transaction.execute("INSERT INTO notes(id, body) VALUES ($1, $2)",
+                                                         {Value(std::string("a\0b", 3)), Value("x")});
+                                 }),
+                             sdk::StorageError);
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), count("SELECT COUNT(*) FROM notes"));
+    }
+
+    void testUnitOfWorkCannotStartAnother()
+    {
+        // On SQLite it would wait for its own write lock for ever.
+        CPPUNIT_ASSERT_THROW(
+            _database->write([&](sdk::Transaction&) { _database->write([](sdk::Transaction&) {}); }),
+            sdk::StorageError);
+        _database->write([](sdk::Transaction& transaction) { transaction.execute("SELECT 1"); });
+    }
+
+    void testWriteInsideReadIsAnErrorNotAnOutage()
+    {
+        if (!_testDatabase->postgres())
+            return; // SQLite's read units are not read-only (documented)
+        _database->migratePlugin("notes", tableMigration());
+        // The caller's bug: an error (500), not a 503 that blames the database, and the connection
+        // stays in the pool.
+        CPPUNIT_ASSERT_THROW(
+            _database->read([](sdk::Transaction& transaction)
+                            { transaction.execute("INSERT INTO notes(id, body) VALUES ('a', 'b')"); }),
+            sdk::StorageError);
+        CPPUNIT_ASSERT(_database->ping());
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), count("SELECT COUNT(*) FROM notes"));
+    }
+
+    void testBooleansAreIntegersOnEveryEngine()
+    {
+        _database->read(
+            [](sdk::Transaction& transaction)
+            {
+                const sdk::Result result = transaction.execute("SELECT 1 = 1, 1 = 2, $1 = 'x'", {Value("x")});
+                CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), result.front().integer(0));
+                CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), result.front().integer(1));
+                CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), result.front().integer(2));
+            });
+    }
+
+    void testSymlinkedMigrationIsRefusedAndLineEndsDoNotCount()
+    {
+        const std::string folder = _folder + "/migrations";
+        Poco::File(folder).createDirectories();
+        {
+            Poco::FileOutputStream out(folder + "/0001_notes.sql");
+            out << "CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT);\n";
+        }
+        _database->migratePlugin("notes", host::readMigrations(folder));
+        {
+            Poco::FileOutputStream out(folder + "/0001_notes.sql"); // the same, checked out with CRLF
+            out << "CREATE TABLE notes (id TEXT PRIMARY KEY, body TEXT);\r\n";
+        }
+        CPPUNIT_ASSERT_EQUAL(0, _database->migratePlugin("notes", host::readMigrations(folder)));
+        Poco::File(folder + "/0001_notes.sql").copyTo(_folder + "/elsewhere.sql");
+        CPPUNIT_ASSERT_EQUAL(
+            0, ::symlink((_folder + "/elsewhere.sql").c_str(), (folder + "/0002_link.sql").c_str()));
+        CPPUNIT_ASSERT_THROW(host::readMigrations(folder), Poco::DataException);
+    }
+
 private:
+    static void warm(host::Database& database, int connections)
+    {
+        // Hold `connections` at once, so the pool opens that many.
+        std::mutex mutex;
+        std::condition_variable changed;
+        int holding = 0;
+        std::vector<std::thread> threads;
+        for (int i = 0; i < connections; ++i)
+            threads.emplace_back(
+                [&]
+                {
+                    database.read(
+                        [&](sdk::Transaction& transaction)
+                        {
+                            transaction.execute("SELECT 1");
+                            std::unique_lock<std::mutex> lock(mutex);
+                            ++holding;
+                            changed.notify_all();
+                            changed.wait(lock, [&] { return holding == connections; });
+                        });
+                });
+        for (auto& thread : threads)
+            thread.join();
+    }
+
+    Poco::Int64 terminate(const std::string& applicationName)
+    {
+        Poco::Int64 ended = 0;
+        _database->read(
+            [&](sdk::Transaction& transaction)
+            {
+                ended = static_cast<Poco::Int64>(
+                    transaction
+                        .execute("SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+                                 {Value(applicationName)})
+                        .rows.size());
+            });
+        _database->write(
+            [&](sdk::Transaction& transaction)
+            {
+                transaction.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                    {Value(applicationName)});
+            });
+        return ended;
+    }
+
     Poco::Int64 count(const std::string& sql)
     {
         Poco::Int64 value = -1;

@@ -69,6 +69,7 @@ class CodeServiceTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testNewCodeReplacesTheLiveOne);
     CPPUNIT_TEST(testOnlyTheCurrentClaimRecordsAnOutcome);
     CPPUNIT_TEST(testPruningDropsWhatNoRuleNeedsAndKeepsTheRest);
+    CPPUNIT_TEST(testNoRowsForAnAccountDeletedAMomentAgo);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -122,6 +123,28 @@ public:
         if (first != second)
             CPPUNIT_ASSERT_EQUAL(4002, codes.verify(first));
         CPPUNIT_ASSERT_EQUAL(200, codes.verify(second));
+    }
+
+    void testNoRowsForAnAccountDeletedAMomentAgo()
+    {
+        // The request's session was checked before the account went: the send must still not leave a
+        // code, a limit event or a message about it (no foreign key would catch them).
+        Codes codes;
+        codes.fixture.storage().write([&](sdk::Transaction& transaction) {
+            transaction.execute("DELETE FROM users WHERE id = $1", {sdk::Value(codes.alice.userId)});
+        });
+        try
+        {
+            codes.service->issue(codes.alice, "email", codes.alice.email, test::FixedRequest(codes.alice));
+            CPPUNIT_FAIL("a code was issued for a deleted account");
+        }
+        catch (const sdk::ApiError& error)
+        {
+            CPPUNIT_ASSERT_EQUAL(401, error.status());
+        }
+        CPPUNIT_ASSERT_EQUAL(0LL, codes.fixture.count("SELECT COUNT(*) FROM send_events"));
+        CPPUNIT_ASSERT_EQUAL(0LL, codes.fixture.count("SELECT COUNT(*) FROM verification_codes"));
+        CPPUNIT_ASSERT_EQUAL(0LL, codes.fixture.count("SELECT COUNT(*) FROM outbox"));
     }
 
     void testPruningDropsWhatNoRuleNeedsAndKeepsTheRest()

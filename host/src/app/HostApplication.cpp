@@ -1,5 +1,7 @@
 #include "app/HostApplication.h"
 
+#include "identity/sdk/Storage.h"
+
 #include "app/ConfigValidator.h"
 #include "app/IdentityServer.h"
 #include "app/JsonLogFormatter.h"
@@ -298,6 +300,13 @@ int HostApplication::main(const std::vector<std::string>& args)
             return EXIT_USAGE;
         }
         return serve();
+    }
+    catch (const sdk::StorageUnavailable& error)
+    {
+        // Why, not only "503": a wrong password, an unknown database, a server that is not there.
+        logger().fatal("cannot use the database: " + error.why());
+        std::cerr << "identity-host: cannot use the database: " << error.why() << std::endl;
+        return EXIT_UNAVAILABLE;
     }
     catch (const Poco::Exception& error)
     {

@@ -1,5 +1,7 @@
 #include "auth/AuthEndpoints.h"
 
+#include "storage/Connection.h"
+
 #include "auth/PasswordPolicy.h"
 
 #include "identity/sdk/ApiError.h"
@@ -274,6 +276,8 @@ void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& respo
     const sdk::Principal& principal = *request.principal();
     const auto services = _d.services.current();
     _d.storage.write([&](sdk::Transaction& transaction) {
+        // First: a plugin's unit that writes about this user waits, then finds the account gone.
+        transaction.lock(sdk::userLockKey(principal.userId));
         for (const auto& owner : services->findAll<sdk::UserDataOwner>(sdk::UserDataOwner::prefix))
         {
             try
@@ -283,6 +287,20 @@ void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& respo
             catch (const sdk::StorageUnavailable& error)
             {
                 throw sdk::StorageUnavailable(error.why()); // 503: the database, not the plugin
+            }
+            // Copied into host types while the plugin is held: a deadlock stays one the unit runs again
+            // for, a conflict stays a conflict.
+            catch (const RetryableStorageError& error)
+            {
+                throw RetryableStorageError(error.what());
+            }
+            catch (const sdk::StorageConflict& error)
+            {
+                throw sdk::StorageConflict(error.what());
+            }
+            catch (const sdk::StorageError& error)
+            {
+                throw sdk::StorageError(error.what());
             }
             catch (const std::exception& error)
             {

@@ -42,7 +42,16 @@ void PasswordGuard::failed(const std::string& subject)
 {
     const Poco::Int64 timestamp = _clock.now();
     bool locked = false;
+    const bool account = subject.rfind("user:", 0) == 0;
     _storage.write([&](sdk::Transaction& transaction) {
+        locked = false;
+        if (account)
+        {
+            // Not about an account deleted a moment ago: its row would never be pruned.
+            transaction.lock(sdk::userLockKey(subject.substr(5)));
+            if (transaction.execute("SELECT id FROM users WHERE id = $1", {Value(subject.substr(5))}).empty())
+                return;
+        }
         // Counted in the database (not read, then written), so concurrent failures all count.
         const Poco::Int64 consecutive =
             transaction
@@ -61,7 +70,6 @@ void PasswordGuard::failed(const std::string& subject)
         return;
     Poco::JSON::Object fields;
     fields.set("retry_after", _lockSeconds);
-    const bool account = subject.rfind("user:", 0) == 0;
     if (!account)
         fields.set("login", "unknown");
     _audit.record("password_locked", account ? subject.substr(5) : std::string(), fields);

@@ -4,8 +4,11 @@
 
 #include "identity/sdk/ApiError.h"
 #include "identity/sdk/Crypto.h"
+#include "identity/sdk/Storage.h"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -17,10 +20,53 @@
 #include <Poco/URI.h>
 
 #include <algorithm>
+#include <atomic>
 #include <sstream>
 
 namespace identity::host
 {
+
+namespace
+{
+bool holdsNul(const Poco::Dynamic::Var& value);
+
+bool holdsNul(const Poco::JSON::Object& object)
+{
+    for (const auto& [key, member] : object)
+        if (key.find('\0') != std::string::npos || holdsNul(member))
+            return true;
+    return false;
+}
+
+bool holdsNul(const Poco::Dynamic::Var& value)
+{
+    if (value.type() == typeid(Poco::JSON::Object::Ptr))
+        return holdsNul(*value.extract<Poco::JSON::Object::Ptr>());
+    if (value.type() == typeid(Poco::JSON::Array::Ptr))
+    {
+        for (const auto& item : *value.extract<Poco::JSON::Array::Ptr>())
+            if (holdsNul(item))
+                return true;
+        return false;
+    }
+    return value.isString() && value.extract<std::string>().find('\0') != std::string::npos;
+}
+
+/// One line per outage, not one per request: at most every 10 s, with how many requests it answered.
+void logOutage(const std::string& why)
+{
+    static std::atomic<Poco::Int64> lastLogged{0};
+    static std::atomic<long> answered{0};
+    ++answered;
+    const Poco::Int64 now = Poco::Timestamp().epochMicroseconds() / 1000000;
+    Poco::Int64 last = lastLogged.load();
+    if (now - last < 10 || !lastLogged.compare_exchange_strong(last, now))
+        return;
+    Poco::Logger::get("identity.storage")
+        .warning("database unavailable, answering 503 (%ld requests since the last line): %s", answered.exchange(0),
+                 why);
+}
+} // namespace
 
 using sdk::ApiError;
 
@@ -185,6 +231,10 @@ void HostRequestHandler::readBody(HostRequest& request)
     {
         throw ApiError::invalidArgument("malformed_json");
     }
+    // "\u0000" is valid JSON, but no identifier, password or code holds it, and PostgreSQL's text
+    // cannot store it: refused here, the same on every database.
+    if (holdsNul(*request._body))
+        throw ApiError::invalidArgument("malformed_json");
 }
 
 void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
@@ -265,6 +315,8 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
     }
     catch (const ApiError& error)
     {
+        if (const auto* outage = dynamic_cast<const sdk::StorageUnavailable*>(&error))
+            logOutage(outage->why());
         out = sdk::Response();
         out.status = error.status();
         out.body->set("error", error.error());

@@ -5,9 +5,12 @@
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 #include <Poco/RegularExpression.h>
+
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <deque>
@@ -100,7 +103,9 @@ Connection::Connection(sdk::Dialect dialect, const std::string& connector,
                 throw sdk::StorageUnavailable("the PostgreSQL connector gave no connection");
             _pg = impl->handle();
             PQsetNoticeProcessor(_pg, dropNotice, nullptr);
-            // No statement, lock wait or abandoned transaction holds a connection for ever.
+            // No statement, lock wait or abandoned transaction holds a connection for ever. (A server
+            // that stops answering altogether is bounded by TCP: keepalives and tcp_user_timeout in
+            // the connection string.)
             commandPostgres("SET statement_timeout = '30s'", "connect");
             commandPostgres("SET lock_timeout = '10s'", "connect");
             commandPostgres("SET idle_in_transaction_session_timeout = '60s'", "connect");
@@ -150,6 +155,10 @@ void Connection::translate(const std::exception& error, const std::string& opera
         dynamic_cast<const sdk::StorageUnavailable*>(&error))
         throw; // already ours
     const std::string state = sqlState(error);
+    // Another process held SQLite's write lock past the busy timeout: busy, not broken.
+    if (dynamic_cast<const Poco::Data::SQLite::DBLockedException*>(&error) ||
+        dynamic_cast<const Poco::Data::SQLite::TableLockedException*>(&error))
+        throw sdk::StorageUnavailable(operation + ": the database is locked by another process");
     if (dynamic_cast<const Poco::Data::SQLite::ConstraintViolationException*>(&error) &&
         std::string(firstLine(error)).find("UNIQUE") != std::string::npos)
         throw sdk::StorageConflict(operation + ": unique constraint violated");
@@ -221,23 +230,38 @@ void Connection::failPostgres(PGresult* raw, const std::string& operation)
     const std::string state = field ? field : "";
     // The primary message only: DETAIL shows the row that conflicted.
     const char* primary = PQresultErrorField(result.get(), PG_DIAG_MESSAGE_PRIMARY);
-    const std::string what = operation + ": SQLSTATE " + state + ": " + (primary ? primary : "error");
+    // Data exceptions (class 22) quote the offending value in their message: keep the SQLSTATE only.
+    const std::string what =
+        operation + ": SQLSTATE " +
+        (state.empty() ? std::string(PQresStatus(PQresultStatus(result.get()))) : state) +
+        (state.rfind("22", 0) == 0 ? std::string() : std::string(": ") + (primary ? primary : "error"));
     if (state == "23505")
         throw sdk::StorageConflict(what);
     if (state == "40001" || state == "40P01")
         throw RetryableStorageError(what);
-    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0)
+    // Connection classes, shutdown, and a server that became read-only (a demoted primary): this
+    // connection is done; a new one may reach the new primary.
+    // A write inside Storage::read is the caller's bug, not an outage (the connection is fine).
+    if (state == "25006" && _inTransaction && _readOnlyTransaction)
+        throw sdk::StorageError(operation + ": a unit of work given to Storage::read wrote (SQLSTATE 25006)");
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 || state == "25006")
     {
         _broken = true;
         throw sdk::StorageUnavailable(what);
     }
+    // The database is overloaded or slow, not the request wrong: lock and statement timeouts, out of
+    // resources. Answered 503, and the next request may succeed.
+    if (state == "55P03" || state == "57014" || state.rfind("53", 0) == 0)
+        throw sdk::StorageUnavailable(what);
     throw sdk::StorageError(what);
 }
 
 void Connection::commandPostgres(const char* sql, const std::string& operation)
 {
     PGresult* result = PQexec(_pg, sql);
-    if (!result || PQresultStatus(result) != PGRES_COMMAND_OK)
+    const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+    // A migration may hold a SELECT (setval, set_config) or nothing but a comment.
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY)
         failPostgres(result, operation);
     PQclear(result);
 }
@@ -270,6 +294,10 @@ sdk::Result Connection::executePostgres(const std::string& sql, const std::vecto
         if (parameters[i].isNull())
             continue;
         texts[i] = parameters[i].text();
+        // libpq takes text parameters as C strings, and PostgreSQL's text holds no NUL: refused, never cut
+        // short (the value checked must be the value stored).
+        if (texts[i].find('\0') != std::string::npos)
+            throw sdk::StorageError("statement: parameter $" + std::to_string(i + 1) + " holds a NUL byte");
         values[i] = texts[i].c_str();
     }
     ResultPtr result(PQexecPrepared(_pg, found->second.c_str(), static_cast<int>(values.size()),
@@ -294,6 +322,8 @@ sdk::Result Connection::executePostgres(const std::string& sql, const std::vecto
         {
             if (PQgetisnull(result.get(), row, column))
                 values.emplace_back();
+            else if (PQftype(result.get(), column) == 16) // bool: 0 or 1, as SQLite answers
+                values.emplace_back(Poco::Int64(PQgetvalue(result.get(), row, column)[0] == 't'));
             else if (isIntegerType(PQftype(result.get(), column)))
                 values.emplace_back(static_cast<Poco::Int64>(
                     std::strtoll(PQgetvalue(result.get(), row, column), nullptr, 10)));
@@ -321,6 +351,9 @@ sdk::Result Connection::executeSqlite(const std::string& sql, const std::vector<
                 entry->integers[slot] = parameters[i].integer();
             else if (parameters[i].isNull())
                 entry->texts[slot].clear();
+            else if (parameters[i].text().find('\0') != std::string::npos)
+                throw sdk::StorageError("statement: parameter $" + std::to_string(i + 1) +
+                                        " holds a NUL byte");
             else
                 entry->texts[slot] = parameters[i].text();
         }
@@ -395,24 +428,39 @@ void Connection::executeOnce(const std::string& sql)
 
 void Connection::begin(bool write)
 {
-    if (_dialect == sdk::Dialect::SQLite)
-        executeOnce(write ? "BEGIN IMMEDIATE" : "BEGIN");
-    else
-        executeOnce("BEGIN");
+    try
+    {
+        if (_dialect == sdk::Dialect::SQLite)
+            executeOnce(write ? "BEGIN IMMEDIATE" : "BEGIN");
+        else
+            // A write runs in READ COMMITTED (the default): a count taken after Transaction::lock sees
+            // what the lock's previous holder committed. A read sees one snapshot and cannot write.
+            executeOnce(write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    }
+    catch (...)
+    {
+        // A connection that cannot begin because it is lost, or because it is still inside a
+        // transaction it failed to end, must never be handed out again. (SQLite busy is neither.)
+        if (_pg || !::sqlite3_get_autocommit(Poco::Data::SQLite::Utility::dbHandle(*_session)))
+            _broken = true;
+        throw;
+    }
     _inTransaction = true;
+    _readOnlyTransaction = !write;
 }
 
 void Connection::commit()
 {
-    _inTransaction = false; // whatever COMMIT answers, the transaction is over
     if (!_pg)
     {
-        executeOnce("COMMIT");
+        executeOnce("COMMIT"); // on failure the transaction is still open: rollback() ends it
+        _inTransaction = false;
         return;
     }
     if (_broken)
         throw sdk::StorageUnavailable("the database connection was lost");
     PGresult* result = PQexec(_pg, "COMMIT");
+    _inTransaction = false; // on PostgreSQL, whatever COMMIT answers, the transaction is over
     if (!result || PQresultStatus(result) != PGRES_COMMAND_OK)
         failPostgres(result, "commit");
     // A transaction in which a statement failed answers COMMIT with ROLLBACK: nothing was kept.

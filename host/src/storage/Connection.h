@@ -57,6 +57,9 @@ public:
 
     bool broken() const { return _broken; }
 
+    /// Drops the connection when it goes back to the pool (its session settings were changed).
+    void discard() { _broken = true; }
+
     /// Turns an engine exception into the SDK's: StorageConflict for a unique violation, StorageUnavailable
     /// when the connection is gone (and marks it broken), StorageError otherwise. The text keeps the
     /// engine's error class and first line, never the statement's parameters or the row that conflicted.
@@ -88,6 +91,7 @@ private:
     /// Far above the statements the host and its plugins run; reached only by SQL built from values.
     static constexpr std::size_t maxCachedStatements = 512;
     bool _inTransaction = false;
+    bool _readOnlyTransaction = false;
     bool _broken = false;
 };
 

@@ -60,12 +60,20 @@ private:
 
 /// The migrations tables' lock, for instances starting at once (any constant both agree on).
 constexpr const char* migrationLock = "SELECT pg_advisory_lock(hashtextextended('identity-migrations', 0))";
+constexpr const char* migrationTryLock =
+    "SELECT CASE WHEN pg_try_advisory_lock(hashtextextended('identity-migrations', 0)) THEN 1 ELSE 0 END";
 constexpr const char* migrationUnlock =
     "SELECT pg_advisory_unlock(hashtextextended('identity-migrations', 0))";
 
+/// Of the text with its line ends made LF: a checkout with CRLF line ends is the same migration.
 std::string checksumOf(const std::string& sql)
 {
-    return sdk::crypto::toHex(sdk::crypto::sha256(sql));
+    std::string text;
+    text.reserve(sql.size());
+    for (std::size_t i = 0; i < sql.size(); ++i)
+        if (!(sql[i] == '\r' && i + 1 < sql.size() && sql[i + 1] == '\n'))
+            text += sql[i];
+    return sdk::crypto::toHex(sdk::crypto::sha256(text));
 }
 } // namespace
 
@@ -73,16 +81,27 @@ std::string checksumOf(const std::string& sql)
 class Database::Lease
 {
 public:
-    explicit Lease(Database& database) : _database(database), _connection(database.acquire()) {}
+    explicit Lease(Database& database) : _database(database), _connection(database.acquire(_fresh)) {}
     ~Lease() { _database.release(std::move(_connection)); }
 
     Connection& operator*() { return *_connection; }
     Connection* operator->() { return _connection.get(); }
 
+    /// True when the connection was opened for this lease, not taken idle from the pool.
+    bool fresh() const { return _fresh; }
+
 private:
     Database& _database;
+    bool _fresh = false;
     std::unique_ptr<Connection> _connection;
 };
+
+namespace
+{
+/// The unit of work this thread is inside: a unit that starts another would wait for itself (SQLite's
+/// write mutex) or commit half of itself.
+thread_local bool insideUnit = false;
+} // namespace
 
 std::string Database::postgresConnectionString(const std::string& url)
 {
@@ -123,11 +142,23 @@ std::string Database::postgresConnectionString(const std::string& url)
         options["connect_timeout"] = "5";
     if (!options.count("application_name"))
         options["application_name"] = "identity-host";
+    // A server that stops answering (a partition, a host gone) is noticed by TCP within a minute,
+    // rather than after the kernel's quarter of an hour; and only a primary is taken.
+    for (const auto& [key, value] :
+         std::map<std::string, std::string>{{"keepalives", "1"},
+                                            {"keepalives_idle", "30"},
+                                            {"keepalives_interval", "10"},
+                                            {"keepalives_count", "3"},
+                                            {"tcp_user_timeout", "60000"},
+                                            {"target_session_attrs", "read-write"}})
+        options.emplace(key, value);
 
     // Poco's connector splits its string on spaces and knows no quoting.
     std::string result;
     for (const auto& [key, value] : options)
     {
+        if (key.empty() || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
+            throw Poco::InvalidArgumentException("storage.url: '" + key + "' is not a connection parameter");
         if (value.empty() || value.find_first_of(" '\\\t\r\n") != std::string::npos)
             throw Poco::InvalidArgumentException("storage.url: the value of '" + key +
                                                  "' is empty or holds a space, quote or backslash, which the "
@@ -154,7 +185,7 @@ Database::Database(const std::string& url, std::size_t poolSize, std::chrono::mi
             Poco::File(parent).createDirectories();
         // The database holds password hashes: readable by the owner only (SQLite gives its -wal and -shm
         // files the same mode).
-        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
             throw Poco::FileException("cannot create the database file", path);
         ::close(fd);
@@ -171,6 +202,7 @@ Database::Database(const std::string& url, std::size_t poolSize, std::chrono::mi
         _connector = Poco::Data::PostgreSQL::Connector::KEY;
         Poco::URI uri(url);
         uri.setUserInfo(uri.getUserInfo().substr(0, uri.getUserInfo().find(':')));
+        uri.setRawQuery(""); // may hold password=…
         _displayUrl = uri.toString();
     }
     else
@@ -186,8 +218,9 @@ Database::Database(const std::string& url, std::size_t poolSize, std::chrono::mi
 
 Database::~Database() = default;
 
-std::unique_ptr<Connection> Database::acquire()
+std::unique_ptr<Connection> Database::acquire(bool& fresh)
 {
+    fresh = false;
     std::unique_lock<std::mutex> lock(_poolMutex);
     const auto deadline = std::chrono::steady_clock::now() + _acquireTimeout;
     while (_idle.empty() && _open >= _poolSize)
@@ -204,6 +237,7 @@ std::unique_ptr<Connection> Database::acquire()
     }
     ++_open; // counted before connecting, so concurrent acquirers respect the cap
     lock.unlock();
+    fresh = true;
     try
     {
         return std::make_unique<Connection>(_dialect, _connector, _connectionString);
@@ -235,14 +269,35 @@ void Database::release(std::unique_ptr<Connection> connection)
 
 void Database::run(const Work& work, bool write)
 {
+    if (insideUnit)
+        throw sdk::StorageError("a unit of work cannot start another one: use the transaction it was given");
+    struct Inside
+    {
+        Inside() { insideUnit = true; }
+        ~Inside() { insideUnit = false; }
+    } inside;
+
     constexpr int attempts = 5;
-    for (int attempt = 1;; ++attempt)
+    int conflicts = 0;
+    // Idle connections may have died with the server (a restart, a firewall): found out at BEGIN, before
+    // anything ran, and replaced.
+    std::size_t stale = 0;
+    for (;;)
     {
         Lease connection(*this);
         std::unique_lock<std::mutex> writer;
         if (write && _dialect == sdk::Dialect::SQLite)
             writer = std::unique_lock<std::mutex>(_writeMutex);
-        connection->begin(write);
+        try
+        {
+            connection->begin(write);
+        }
+        catch (const sdk::StorageUnavailable&)
+        {
+            if (connection.fresh() || ++stale > _poolSize)
+                throw;
+            continue; // the lease drops the broken connection; the next one is tried
+        }
         try
         {
             ConnectionTransaction transaction(*connection);
@@ -253,9 +308,12 @@ void Database::run(const Work& work, bool write)
         catch (const std::exception& error)
         {
             connection->rollback();
-            if (!Connection::retryable(error) || attempt == attempts)
+            if (!Connection::retryable(error))
                 throw;
             // Lost a deadlock or a serialization conflict to another transaction: run it again.
+            if (++conflicts == attempts)
+                throw sdk::StorageUnavailable(std::string(error.what()) + " (" + std::to_string(attempts) +
+                                              " times)");
         }
         catch (...)
         {
@@ -279,9 +337,15 @@ bool Database::ping() noexcept
 {
     try
     {
-        Lease connection(*this);
-        const sdk::Result result = connection->execute("SELECT 1", {});
-        return !result.empty() && result.front().integer(0) == 1;
+        // Through a unit, so a pooled connection that died with the server is replaced, not reported.
+        bool one = false;
+        read(
+            [&](sdk::Transaction& transaction)
+            {
+                const sdk::Result result = transaction.execute("SELECT 1");
+                one = !result.empty() && result.front().integer(0) == 1;
+            });
+        return one;
     }
     catch (...)
     {
@@ -296,28 +360,41 @@ int Database::apply(const std::string& owner, const std::vector<Migration>& migr
             throw Poco::DataException("migrations of " + owner + ": versions must grow (" +
                                       migrations[i].name + ")");
 
-    Lease connection(*this);
+    // A connection of its own, not from the pool: its timeouts change, and an idle pooled connection
+    // may have died with the server. It is closed when the migrations are done.
+    const auto connection = std::make_unique<Connection>(_dialect, _connector, _connectionString);
     const bool postgres = _dialect == sdk::Dialect::PostgreSQL;
-    if (postgres)
-        connection->execute(migrationLock, {}); // a session lock: held across the transactions below
     struct Unlock
     {
         Connection& connection;
-        bool postgres;
+        bool locked = false;
         ~Unlock()
         {
-            if (!postgres || connection.broken())
-                return;
             try
             {
-                connection.execute(migrationUnlock, {});
+                if (locked && !connection.broken())
+                    connection.execute(migrationUnlock, {});
             }
             catch (...)
             {
                 // A broken connection ends its session, and with it the lock.
             }
         }
-    } unlock{*connection, postgres};
+    } unlock{*connection};
+    if (postgres)
+    {
+        // A migration may take long (an index on a big table), and so may another instance's, or a
+        // table lock it waits for: no statement timeout here, and lock waits of minutes, not seconds.
+        connection->executeOnce("SET statement_timeout = 0");
+        connection->executeOnce("SET lock_timeout = '10min'");
+        if (connection->execute(migrationTryLock, {}).front().integer(0) == 0)
+        {
+            logger().information(
+                "another instance is applying migrations; waiting for it (at most 10 minutes)");
+            connection->execute(migrationLock, {}); // a session lock: held across the transactions below
+        }
+        unlock.locked = true;
+    }
 
     connection->executeOnce("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
                             "name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
@@ -369,8 +446,8 @@ int Database::apply(const std::string& owner, const std::vector<Migration>& migr
                 connection->execute(
                     "INSERT INTO schema_migrations(version, name, applied_at) VALUES ($1, $2, $3)",
                     {sdk::Value(migration.version), sdk::Value(migration.name), sdk::Value(at)});
-            open = false;
             connection->commit();
+            open = false;
             ++applied;
         }
         catch (const Poco::DataException& error)
@@ -381,6 +458,13 @@ int Database::apply(const std::string& owner, const std::vector<Migration>& migr
                 throw Poco::DataException(owner + " migration " + migration.name +
                                           " failed: " + error.message());
             throw;
+        }
+        catch (const sdk::StorageUnavailable& error)
+        {
+            if (open)
+                connection->rollback();
+            // The database, not the migration: keeps its type (exit 69 at start) and its reason.
+            throw sdk::StorageUnavailable(owner + " migration " + migration.name + ": " + error.why());
         }
         catch (const std::exception& error)
         {

@@ -60,7 +60,7 @@ public:
 
 private:
     class Lease;
-    std::unique_ptr<Connection> acquire();
+    std::unique_ptr<Connection> acquire(bool& fresh);
     void release(std::unique_ptr<Connection> connection);
     void run(const Work& work, bool write);
     int apply(const std::string& owner, const std::vector<Migration>& migrations, bool recordChecksums);

@@ -3,14 +3,21 @@
 #include <Poco/DirectoryIterator.h>
 #include <Poco/Exception.h>
 #include <Poco/File.h>
-#include <Poco/FileStream.h>
 #include <Poco/RegularExpression.h>
-#include <Poco/StreamCopier.h>
 
 #include <algorithm>
+#include <cerrno>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace identity::host
 {
+
+namespace
+{
+constexpr Poco::File::FileSize maxMigrationBytes = 1024 * 1024;
+} // namespace
 
 std::vector<Migration> readMigrations(const std::string& folder)
 {
@@ -27,11 +34,33 @@ std::vector<Migration> readMigrations(const std::string& folder)
         std::vector<std::string> match;
         if (pattern.split(file, match) != 2)
             throw Poco::DataException("migration file " + it->path() + " is not named NNNN_name.sql");
-        if (!it->isFile())
+        // Checked without following links: a plugin's schema is the files it ships, not what they point to.
+        if (it->isLink() || !it->isFile())
             throw Poco::DataException("migration " + it->path() + " is not a regular file");
-        Poco::FileInputStream in(it->path());
-        std::string sql;
-        Poco::StreamCopier::copyToString(in, sql);
+        if (it->getSize() > maxMigrationBytes)
+            throw Poco::DataException("migration " + it->path() + " is larger than 1 MiB");
+        // Opened without following a link (one may have replaced the file since the check), read at
+        // most one byte past the limit.
+        const int fd = ::open(it->path().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            throw Poco::DataException("cannot open migration " + it->path());
+        std::string sql(maxMigrationBytes + 1, '\0');
+        std::size_t length = 0;
+        for (ssize_t got; length < sql.size() && (got = ::read(fd, &sql[length], sql.size() - length)) != 0;)
+        {
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0)
+            {
+                ::close(fd);
+                throw Poco::DataException("cannot read migration " + it->path());
+            }
+            length += static_cast<std::size_t>(got);
+        }
+        ::close(fd);
+        if (length > maxMigrationBytes)
+            throw Poco::DataException("migration " + it->path() + " is larger than 1 MiB");
+        sql.resize(length);
         migrations.push_back({std::stoi(match[1]), file.substr(0, file.size() - 4), sql});
     }
     std::sort(migrations.begin(), migrations.end(),

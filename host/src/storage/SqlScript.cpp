@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
+
 #include <algorithm>
 
 namespace identity::host
@@ -241,6 +243,32 @@ std::vector<std::string> splitSqlScript(const std::string& script)
     return Splitter(script).run();
 }
 
+namespace
+{
+/// True when a text SQLite has called complete holds no statement: only whitespace, `--` and (unnested)
+/// `/* */` comments and semicolons. A quote or any other character starts a token.
+bool holdsNoStatement(const std::string& text)
+{
+    std::size_t i = 0;
+    while (i < text.size())
+    {
+        const char c = text[i];
+        if (c == ';' || std::isspace(static_cast<unsigned char>(c)))
+            ++i;
+        else if (c == '-' && i + 1 < text.size() && text[i + 1] == '-')
+            i = std::min(text.find('\n', i), text.size());
+        else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*')
+        {
+            const std::size_t end = text.find("*/", i + 2);
+            i = end == std::string::npos ? text.size() : end + 2;
+        }
+        else
+            return false;
+    }
+    return true;
+}
+} // namespace
+
 std::vector<std::string> splitSqliteScript(const std::string& script)
 {
     std::vector<std::string> statements;
@@ -250,13 +278,11 @@ std::vector<std::string> splitSqliteScript(const std::string& script)
         current += c;
         if (c != ';' || !::sqlite3_complete(current.c_str()))
             continue;
-        // Only comments and whitespace, or a statement: SQLite reports a bare ";" as complete too.
-        const std::vector<std::string> tokens = splitSqlScript(current);
-        if (!tokens.empty())
+        if (!holdsNoStatement(current)) // SQLite reports a bare ";" as complete too
             statements.push_back(Poco::trim(current));
         current.clear();
     }
-    if (!splitSqlScript(current).empty())
+    if (!holdsNoStatement(current))
     {
         if (!::sqlite3_complete((current + ";").c_str()))
             throw Poco::DataFormatException("SQL script: the last statement is incomplete");

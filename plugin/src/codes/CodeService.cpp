@@ -82,8 +82,16 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
     message.expiresAt = timestamp + _settings.codeTtl;
 
     std::optional<LimitHit> hit;
+    bool accountGone = false;
     _context.storage().write([&](sdk::Transaction& transaction) {
         _limits.lock(transaction, attempt);
+        // Under the user's lock: an account deleted a moment ago (on any instance) gets no new rows.
+        accountGone = transaction
+                          .execute("SELECT id FROM users WHERE id = $1 AND status = 'active'",
+                                   {Value(principal.userId)})
+                          .empty();
+        if (accountGone)
+            return;
         hit = _limits.check(transaction, attempt, timestamp);
         if (hit)
             return;
@@ -101,6 +109,8 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
                              Value(timestamp), Value(message.expiresAt)});
         _outbox->enqueue(transaction, message, timestamp);
     });
+    if (accountGone)
+        throw ApiError::unauthenticated();
     if (hit)
         _limits.refuse(*hit, attempt);
     _queued();
@@ -144,6 +154,7 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
     const std::string submitted = codeHash(principal.userId, code);
     enum class Outcome
     {
+        Gone,
         Locked,
         Verified,
         Replay,
@@ -159,6 +170,14 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
     _context.storage().write([&](sdk::Transaction& transaction) {
         burned = locked = false;
         codeId.clear();
+        // As a send does: an account deleted a moment ago gets no failure counter about it.
+        transaction.lock(sdk::userLockKey(principal.userId));
+        if (transaction.execute("SELECT id FROM users WHERE id = $1 AND status = 'active'", {Value(principal.userId)})
+                .empty())
+        {
+            outcome = Outcome::Gone;
+            return;
+        }
         const sdk::Result lock = transaction.execute(
             "SELECT locked_until FROM verification_failures WHERE user_id = $1", {Value(principal.userId)});
         const Poco::Int64 lockedUntil = lock.empty() ? 0 : lock.front().integer(0);
@@ -227,6 +246,8 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
     fields.set("session_id", principal.sessionId);
     switch (outcome)
     {
+    case Outcome::Gone:
+        throw ApiError::unauthenticated();
     case Outcome::Locked:
         fields.set("retry_after", retryAfter);
         _context.audit().record("verification_locked", principal.userId, fields);

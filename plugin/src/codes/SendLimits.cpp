@@ -14,7 +14,7 @@ SendLimits::SendLimits(const ReauthenticateSettings& settings, sdk::AuditLog& au
 
 void SendLimits::lock(sdk::Transaction& transaction, const SendAttempt& attempt) const
 {
-    transaction.lock("reauthenticate:user:" + attempt.userId);
+    transaction.lock(sdk::userLockKey(attempt.userId)); // also what an account deletion takes
     if (_settings.perIpPerHour > 0)
         transaction.lock("reauthenticate:ip:" + attempt.ip);
     if (_settings.perDestinationPerHour > 0)

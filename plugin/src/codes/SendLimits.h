@@ -36,9 +36,11 @@ public:
     SendLimits(const ReauthenticateSettings& settings, sdk::AuditLog& audit);
 
     /// Serializes the sends that count against the same limits, on every instance: the user's always
-    /// (its code is replaced too), and the address's, destination's and SMS channel's when their limit
-    /// is on. Counting, then inserting, is otherwise a race two instances can both win. The keys are
-    /// taken in one fixed order, so two sends never wait for each other in a cycle.
+    /// (sdk::userLockKey: its code is replaced too, and a deletion of the account waits), and the
+    /// address's, destination's and SMS channel's when their limit is on. Counting, then inserting, is
+    /// otherwise a race two instances can both win; the count sees what the lock's previous holder
+    /// committed because write units run in READ COMMITTED. The keys are taken in one fixed order, so
+    /// two sends never wait for each other in a cycle.
     void lock(sdk::Transaction& transaction, const SendAttempt& attempt) const;
 
     /// The first limit the attempt would exceed, or none. Changes nothing.

@@ -122,7 +122,8 @@ public:
 
     virtual Dialect dialect() const = 0;
 
-    /// Runs `work` in a read-only transaction (a consistent snapshot on PostgreSQL).
+    /// Runs `work` in a transaction that reads: on PostgreSQL a read-only snapshot (REPEATABLE READ, READ
+    /// ONLY; a write in it fails with StorageError), on SQLite a deferred transaction. Never write here.
     virtual void read(const Work& work) = 0;
 
     /// Runs `work` as a unit of work in a write transaction, and returns once its changes are durable.
@@ -131,6 +132,12 @@ public:
     /// touch nothing but the transaction: decide inside, act (log, send, throw ApiError) after.
     virtual void write(const Work& work) = 0;
 };
+
+/// The lock key of one user's rows (Transaction::lock). The host takes it first in the unit of work that
+/// deletes the user; a plugin unit that writes rows about a user takes it first too, then checks that
+/// the user is still there (the host's `users` table: `id`, `status` = 'active'), so no row outlives
+/// the account it is about. Take it before any other key.
+inline std::string userLockKey(const std::string& userId) { return "user:" + userId; }
 
 /// A storage failure that is not the caller's fault. `what()` names the operation and the engine's
 /// error class, never a parameter value.
