@@ -2,11 +2,16 @@
 #include "support/TestServer.h"
 
 #include <Poco/File.h>
+#include <Poco/Path.h>
 #include <Poco/TemporaryFile.h>
 #include <Poco/FileStream.h>
 #include <Poco/StreamCopier.h>
 
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace identity::test;
 
@@ -44,6 +49,7 @@ class PluginLoadingTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testMissingManifestIsReportedNotFatal);
     CPPUNIT_TEST(testPluginIsUnloadedWhenTheHostStops);
     CPPUNIT_TEST(testFailingRouteAnswers500WithoutDetail);
+    CPPUNIT_TEST(testStalePrivateFoldersGoAndFoldersBeingMadeStay);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -110,6 +116,28 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), statusOf(server, "ghost", error));
         CPPUNIT_ASSERT(error.find("/nonexistent/plugin.json") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(200, server.request("GET", "/healthz").status);
+    }
+
+    void testStalePrivateFoldersGoAndFoldersBeingMadeStay()
+    {
+        // A host that died left its private folder, whose lock nobody holds: the next host removes it.
+        // A host starting at this moment has a staging folder whose lock is not taken yet: it stays (the
+        // race that had two hosts started at once delete each other's folder).
+        const std::string temp = Poco::Path::temp();
+        const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(std::rand());
+        const std::string stale = temp + "identity-host-plugins-" + tag + "a", making = temp + "identity-host-staging-" + tag + "b";
+        for (const std::string& folder : {stale, making})
+            CPPUNIT_ASSERT_EQUAL(0, ::mkdir(folder.c_str(), 0700));
+        const int owner = ::open((stale + "/.owner").c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+        CPPUNIT_ASSERT(owner >= 0);
+        ::close(owner);
+        {
+            TestServer server;
+            CPPUNIT_ASSERT_EQUAL(200, server.request("GET", "/healthz").status);
+        }
+        CPPUNIT_ASSERT(!Poco::File(stale).exists());
+        CPPUNIT_ASSERT(Poco::File(making).exists());
+        Poco::File(making).remove(true);
     }
 
     void testFailingRouteAnswers500WithoutDetail()

@@ -24,6 +24,8 @@
 #include <sys/file.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+
+#include <ctime>
 #include <unistd.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -41,6 +43,9 @@ using sdk::ApiError;
 namespace
 {
 constexpr const char* privateFolderPrefix = "identity-host-plugins-";
+/// Where a private folder is made and locked before it takes its name: another host's clean-up never
+/// sees a folder whose lock is not taken yet.
+constexpr const char* stagingFolderPrefix = "identity-host-staging-";
 
 /// Removes the `<temp>/identity-host-plugins-*` folders of this user whose process is gone: the live
 /// one holds an exclusive lock on the folder's `.owner` file for its whole life (a lock, unlike a pid,
@@ -52,19 +57,21 @@ void removeStalePrivateFolders(const std::string& temp)
     if (!directory)
         return;
     const int parent = ::dirfd(directory);
-    const std::string prefix = privateFolderPrefix;
+    const std::string prefix = privateFolderPrefix, staging = stagingFolderPrefix;
     while (const dirent* entry = ::readdir(directory))
     {
         const std::string name = entry->d_name;
-        if (name.rfind(prefix, 0) != 0)
+        const bool isStaging = name.rfind(staging, 0) == 0;
+        if (name.rfind(prefix, 0) != 0 && !isStaging)
             continue;
         const int folder = ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (folder < 0)
             continue;
         struct stat info;
-        const int owner = ::fstat(folder, &info) == 0 && info.st_uid == ::getuid() && (info.st_mode & 07777) == 0700
-                              ? ::openat(folder, ".owner", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-                              : -1;
+        // A staging folder is being made by a host starting now, unless it is a minute old (its maker died).
+        const bool mine = ::fstat(folder, &info) == 0 && info.st_uid == ::getuid() && (info.st_mode & 07777) == 0700 &&
+                          (!isStaging || ::time(nullptr) - info.st_mtime > 60);
+        const int owner = mine ? ::openat(folder, ".owner", O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
         if (owner >= 0 && ::flock(owner, LOCK_EX | LOCK_NB) == 0) // nobody holds it: the process is gone
         {
             if (DIR* stale = ::fdopendir(::dup(folder)))
@@ -133,13 +140,20 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
     // which must allow mapping code (not mounted noexec). Folders left by processes that died are
     // removed first.
     removeStalePrivateFolders(Poco::Path::temp());
-    std::string folder = Poco::Path::temp() + privateFolderPrefix + std::to_string(::getpid()) + "-XXXXXX";
+    // Made and locked under a staging name, then renamed: a host starting at the same moment never finds
+    // it under the private prefix with its lock not yet taken (and removes it as stale).
+    const std::string suffix = std::to_string(::getpid()) + "-XXXXXX";
+    std::string folder = Poco::Path::temp() + stagingFolderPrefix + suffix;
     if (!::mkdtemp(folder.data()))
         throw Poco::CreateFileException("cannot create a private folder for plugin libraries", folder);
-    _privateFolder = folder;
     _privateFolderLock = ::open((folder + "/.owner").c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (_privateFolderLock < 0 || ::flock(_privateFolderLock, LOCK_EX | LOCK_NB) != 0)
         throw Poco::CreateFileException("cannot lock the private folder for plugin libraries", folder);
+    const std::string named =
+        Poco::Path::temp() + privateFolderPrefix + folder.substr(folder.size() - suffix.size());
+    if (::rename(folder.c_str(), named.c_str()) != 0)
+        throw Poco::CreateFileException("cannot name the private folder for plugin libraries", named);
+    _privateFolder = named;
     _plugins = std::make_unique<PluginManager>(
         *_pluginServices, _loader,
         [this](const std::vector<std::shared_ptr<PluginGeneration>>& generations) { publish(generations); },
