@@ -6,6 +6,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <set>
 #include <vector>
 
@@ -90,13 +92,25 @@ void FileWatcher::watch(const std::map<std::string, std::string>& files)
         }
     }
     // Keep what was already seen of files that stay watched.
+    const auto recheck = std::chrono::steady_clock::now() + std::max(_debounce, std::chrono::milliseconds(1000));
+    bool anyNew = false;
     for (auto& [key, entry] : watched)
     {
         auto old = _files.find(key);
         if (old != _files.end() && old->second.path == entry.path)
             entry = old->second;
+        else
+        {
+            // Poco arms its inotify watch on a thread of its own, a moment after it is made: a change in
+            // between has no event. One check a second later compares with the baseline taken above.
+            entry.pending = true;
+            entry.due = recheck;
+            anyNew = true;
+        }
     }
     _files.swap(watched);
+    if (anyNew)
+        _wake.notify_all();
 }
 
 void FileWatcher::onEvent(const void*, const Poco::DirectoryWatcher::DirectoryEvent& event)
