@@ -56,6 +56,8 @@ class StorageTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testUnitOfWorkCannotStartAnother);
     CPPUNIT_TEST(testWriteInsideReadIsAnErrorNotAnOutage);
     CPPUNIT_TEST(testBooleansAreIntegersOnEveryEngine);
+    CPPUNIT_TEST(testConcurrentUnitsShareOneCommitOnSqlite);
+    CPPUNIT_TEST(testOneUnitsFailureNeverFailsItsNeighbours);
     CPPUNIT_TEST(testSymlinkedMigrationIsRefusedAndLineEndsDoNotCount);
     CPPUNIT_TEST_SUITE_END();
 
@@ -537,6 +539,119 @@ public:
             sdk::StorageError);
         CPPUNIT_ASSERT(_database->ping());
         CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), count("SELECT COUNT(*) FROM notes"));
+    }
+
+    void testConcurrentUnitsShareOneCommitOnSqlite()
+    {
+        if (_database->dialect() != sdk::Dialect::SQLite)
+            return; // PostgreSQL's writers run in parallel, a transaction each
+        _database->migratePlugin("notes", tableMigration());
+        const auto before = _database->writeStatistics();
+        // The first unit holds the writer until 15 more are queued behind it: those share the next commit.
+        constexpr int followers = 15;
+        std::atomic<bool> running{false};
+        std::thread first(
+            [&]
+            {
+                _database->write(
+                    [&](sdk::Transaction& transaction)
+                    {
+                        transaction.execute("INSERT INTO notes(id, body) VALUES ('first', 'x')");
+                        running = true;
+                        while (_database->queuedUnits() < followers)
+                            std::this_thread::yield();
+                    });
+            });
+        while (!running) // the first unit is in its own batch before the others queue
+            std::this_thread::yield();
+        std::vector<std::thread> others;
+        for (int i = 0; i < followers; ++i)
+            others.emplace_back(
+                [&, i]
+                {
+                    _database->write(
+                        [&](sdk::Transaction& transaction) {
+                            transaction.execute("INSERT INTO notes(id, body) VALUES ($1, 'x')",
+                                                {Value("n" + std::to_string(i))});
+                        });
+                });
+        first.join();
+        for (auto& other : others)
+            other.join();
+        const auto after = _database->writeStatistics();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(followers + 1), after.units - before.units);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), after.commits - before.commits);
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(followers + 1), count("SELECT COUNT(*) FROM notes"));
+    }
+
+    void testOneUnitsFailureNeverFailsItsNeighbours()
+    {
+        // Units that fail in every way, mixed with units that must commit, from many threads at once (on
+        // SQLite in shared batches): a refused unit (ApiError), a duplicate key, and one whose constraint
+        // fails only at COMMIT, which fails its whole batch and has the others run again alone.
+        _database->migratePlugin("mixed",
+                                 {{1, "0001_mixed",
+                                   "CREATE TABLE parent (id TEXT PRIMARY KEY);\n"
+                                   "CREATE TABLE child (pid TEXT REFERENCES parent(id) DEFERRABLE INITIALLY "
+                                   "DEFERRED);\nCREATE TABLE done (id TEXT PRIMARY KEY);\n"}});
+        _database->write([](sdk::Transaction& transaction)
+                         { transaction.execute("INSERT INTO done VALUES ('taken')"); });
+        constexpr int threads = 8, rounds = 25;
+        std::atomic<int> committed{0}, refused{0}, conflicts{0}, deferred{0}, unexpected{0};
+        std::vector<std::thread> workers;
+        for (int t = 0; t < threads; ++t)
+            workers.emplace_back(
+                [&, t]
+                {
+                    for (int r = 0; r < rounds; ++r)
+                    {
+                        const int kind = (t * rounds + r) % 5;
+                        try
+                        {
+                            _database->write(
+                                [&](sdk::Transaction& transaction)
+                                {
+                                    const std::string id = std::to_string(t) + "-" + std::to_string(r);
+                                    if (kind == 1)
+                                    {
+                                        transaction.execute("INSERT INTO done VALUES ($1)",
+                                                            {Value("refused-" + id)});
+                                        throw sdk::ApiError::resourceExhausted(1);
+                                    }
+                                    if (kind == 2)
+                                        transaction.execute("INSERT INTO done VALUES ('taken')");
+                                    else if (kind == 3)
+                                        transaction.execute("INSERT INTO child VALUES ($1)",
+                                                            {Value("orphan-" + id)});
+                                    else
+                                        transaction.execute("INSERT INTO done VALUES ($1)", {Value(id)});
+                                });
+                            kind == 3 ? ++unexpected : ++committed;
+                        }
+                        catch (const sdk::ApiError&)
+                        {
+                            kind == 1 ? ++refused : ++unexpected;
+                        }
+                        catch (const sdk::StorageConflict&)
+                        {
+                            kind == 2 ? ++conflicts : ++unexpected;
+                        }
+                        catch (const sdk::StorageError&)
+                        {
+                            kind == 3 ? ++deferred : ++unexpected;
+                        }
+                    }
+                });
+        for (auto& worker : workers)
+            worker.join();
+        constexpr int each = threads * rounds / 5;
+        CPPUNIT_ASSERT_EQUAL(0, unexpected.load());
+        CPPUNIT_ASSERT_EQUAL(2 * each, committed.load());
+        CPPUNIT_ASSERT_EQUAL(each, refused.load());
+        CPPUNIT_ASSERT_EQUAL(each, conflicts.load());
+        CPPUNIT_ASSERT_EQUAL(each, deferred.load());
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(2 * each + 1), count("SELECT COUNT(*) FROM done"));
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), count("SELECT COUNT(*) FROM child"));
     }
 
     void testBooleansAreIntegersOnEveryEngine()

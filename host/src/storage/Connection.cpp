@@ -3,15 +3,13 @@
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/PostgreSQL/PostgreSQLException.h>
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
-#include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
 #include <Poco/Data/SQLite/Utility.h>
-#include <Poco/Data/Statement.h>
-#include <Poco/Nullable.h>
 #include <Poco/RegularExpression.h>
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <deque>
 
@@ -19,17 +17,6 @@ namespace identity::host
 {
 
 using namespace Poco::Data::Keywords;
-
-/// A statement kept on its connection, with the slots its parameters are bound from.
-struct Connection::Prepared
-{
-    explicit Prepared(Poco::Data::Session& session) : statement(session) {}
-
-    Poco::Data::Statement statement;
-    std::deque<Poco::Int64> integers; // deques: binding keeps references, so slots never move
-    std::deque<Poco::Nullable<std::string>> texts;
-    std::vector<std::pair<sdk::Value::Kind, std::size_t>> slots; // parameter i: which slot it fills
-};
 
 namespace
 {
@@ -62,9 +49,15 @@ std::string firstLine(const std::exception& error)
     return text;
 }
 
-char signature(sdk::Value::Kind kind)
+/// True when `text` holds no further statement (only whitespace and comments), as SQLite reads it.
+bool holdsOnlySpace(sqlite3* db, const char* text)
 {
-    return kind == sdk::Value::Kind::Integer ? 'i' : 't';
+    sqlite3_stmt* next = nullptr;
+    const char* tail = nullptr;
+    const int prepared = ::sqlite3_prepare_v2(db, text, -1, &next, &tail);
+    const bool none = prepared == SQLITE_OK && next == nullptr;
+    ::sqlite3_finalize(next);
+    return none;
 }
 
 /// NOTICEs ("relation already exists, skipping") would go to stderr: nobody reads them there.
@@ -91,10 +84,20 @@ Connection::Connection(sdk::Dialect dialect, const std::string& connector,
         _session = std::make_unique<Poco::Data::Session>(connector, connectionString);
         if (_dialect == sdk::Dialect::SQLite)
         {
+            // Poco opens and closes the connection; statements run on its handle directly, prepared once
+            // and reset between runs (Poco 1.11 prepares a kept statement again at every execution).
+            _sqlite = Poco::Data::SQLite::Utility::dbHandle(*_session);
+            ::sqlite3_extended_result_codes(_sqlite, 1);
             // Per connection, off by default: without it ON DELETE CASCADE does nothing.
             executeOnce("PRAGMA foreign_keys = ON");
             // Wait up to 10 s for another process's writer instead of failing at once.
             executeOnce("PRAGMA busy_timeout = 10000");
+            // Durable against a power loss, not only a crash: the WAL is synced at every commit, which
+            // group commit shares among the units of a batch.
+            executeOnce("PRAGMA synchronous = FULL");
+            // Readers share the file's pages through the OS cache instead of each rebuilding its own
+            // after every commit of the writer.
+            executeOnce("PRAGMA mmap_size = 268435456");
         }
         else
         {
@@ -124,7 +127,7 @@ Connection::Connection(sdk::Dialect dialect, const std::string& connector,
 
 Connection::~Connection()
 {
-    _statements.clear(); // before their session
+    _sqliteStatements.clear(); // before their session
     try
     {
         if (_session)
@@ -175,40 +178,6 @@ void Connection::translate(const std::exception& error, const std::string& opera
     }
     throw sdk::StorageError(operation + ": " + (state.empty() ? "" : "SQLSTATE " + state + ": ") +
                             firstLine(error));
-}
-
-Connection::Prepared& Connection::prepared(const std::string& sql, const std::vector<sdk::Value>& parameters)
-{
-    std::string key;
-    key.reserve(parameters.size() + 1 + sql.size());
-    for (const auto& parameter : parameters)
-        key += signature(parameter.kind());
-    key += '|';
-    key += sql;
-    auto found = _statements.find(key);
-    if (found != _statements.end())
-        return *found->second;
-    if (_statements.size() >= maxCachedStatements)
-        _statements.clear(); // SQL built from values would grow the cache without end
-
-    auto entry = std::make_unique<Prepared>(*_session);
-    entry->statement << sql;
-    for (const auto& parameter : parameters)
-    {
-        if (parameter.kind() == sdk::Value::Kind::Integer)
-        {
-            entry->slots.emplace_back(sdk::Value::Kind::Integer, entry->integers.size());
-            entry->integers.emplace_back(0);
-            entry->statement, use(entry->integers.back());
-        }
-        else
-        {
-            entry->slots.emplace_back(sdk::Value::Kind::Text, entry->texts.size());
-            entry->texts.emplace_back();
-            entry->statement, use(entry->texts.back());
-        }
-    }
-    return *_statements.emplace(key, std::move(entry)).first->second;
 }
 
 sdk::Result Connection::execute(const std::string& sql, const std::vector<sdk::Value>& parameters)
@@ -338,73 +307,136 @@ sdk::Result Connection::executePostgres(const std::string& sql, const std::vecto
     return out;
 }
 
+namespace
+{
+struct StatementFinalize
+{
+    void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+} // namespace
+
+/// A prepared SQLite statement, kept on its connection and reset between runs.
+struct Connection::SqliteStatement
+{
+    std::unique_ptr<sqlite3_stmt, StatementFinalize> statement;
+};
+
+void Connection::failSqlite(int code, const std::string& operation)
+{
+    const std::string message = ::sqlite3_errmsg(_sqlite);
+    const int primary = code & 0xff;
+    // Busy past the timeout, or a table locked by another connection: busy, not broken.
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        throw sdk::StorageUnavailable(operation + ": the database is locked by another process");
+    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
+        throw sdk::StorageConflict(operation + ": unique constraint violated (" + message + ")");
+    if (primary == SQLITE_IOERR || primary == SQLITE_CORRUPT || primary == SQLITE_CANTOPEN ||
+        primary == SQLITE_NOTADB || primary == SQLITE_FULL)
+    {
+        _broken = true;
+        throw sdk::StorageUnavailable(operation + ": " + message);
+    }
+    // SQLite's messages name columns and constraints, never the values bound.
+    throw sdk::StorageError(operation + ": " + message);
+}
+
 sdk::Result Connection::executeSqlite(const std::string& sql, const std::vector<sdk::Value>& parameters)
 {
-    Prepared* entry = nullptr;
-    try
+    auto found = _sqliteStatements.find(sql);
+    if (found == _sqliteStatements.end())
     {
-        entry = &prepared(sql, parameters);
-        for (std::size_t i = 0; i < parameters.size(); ++i)
+        if (_sqliteStatements.size() >= maxCachedStatements)
+            _sqliteStatements.clear(); // SQL built from values would grow the cache without end
+        sqlite3_stmt* raw = nullptr;
+        const char* tail = nullptr;
+        const int prepared = ::sqlite3_prepare_v3(_sqlite, sql.c_str(), static_cast<int>(sql.size()),
+                                                  SQLITE_PREPARE_PERSISTENT, &raw, &tail);
+        std::unique_ptr<sqlite3_stmt, StatementFinalize> statement(raw);
+        if (prepared != SQLITE_OK)
+            failSqlite(prepared, "prepare");
+        if (!statement || (tail && *tail && !holdsOnlySpace(_sqlite, tail)))
+            throw sdk::StorageError("prepare: execute takes exactly one statement");
+        auto entry = std::make_unique<SqliteStatement>();
+        entry->statement = std::move(statement);
+        found = _sqliteStatements.emplace(sql, std::move(entry)).first;
+    }
+    sqlite3_stmt* statement = found->second->statement.get();
+    struct Reset // ends the statement's implicit read, whatever happens
+    {
+        sqlite3_stmt* statement;
+        ~Reset()
         {
-            const auto [kind, slot] = entry->slots[i];
-            if (kind == sdk::Value::Kind::Integer)
-                entry->integers[slot] = parameters[i].integer();
-            else if (parameters[i].isNull())
-                entry->texts[slot].clear();
-            else if (parameters[i].text().find('\0') != std::string::npos)
-                throw sdk::StorageError("statement: parameter $" + std::to_string(i + 1) +
+            ::sqlite3_reset(statement);
+            ::sqlite3_clear_bindings(statement);
+        }
+    } reset{statement};
+
+    if (static_cast<int>(parameters.size()) != ::sqlite3_bind_parameter_count(statement))
+        throw sdk::StorageError("statement: " + std::to_string(parameters.size()) + " parameters for " +
+                                std::to_string(::sqlite3_bind_parameter_count(statement)) + " placeholders");
+    for (std::size_t i = 0; i < parameters.size(); ++i)
+    {
+        const int index = static_cast<int>(i + 1);
+        int bound = SQLITE_OK;
+        switch (parameters[i].kind())
+        {
+        case sdk::Value::Kind::Null:
+            bound = ::sqlite3_bind_null(statement, index);
+            break;
+        case sdk::Value::Kind::Integer:
+            bound = ::sqlite3_bind_int64(statement, index, parameters[i].integer());
+            break;
+        case sdk::Value::Kind::Text:
+        {
+            const std::string text = parameters[i].text();
+            // As on PostgreSQL, which cannot store one: the same on both engines.
+            if (text.find('\0') != std::string::npos)
+                throw sdk::StorageError("statement: parameter $" + std::to_string(index) +
                                         " holds a NUL byte");
-            else
-                entry->texts[slot] = parameters[i].text();
+            bound = ::sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()),
+                                        SQLITE_TRANSIENT);
+            break;
         }
-        const std::size_t count = entry->statement.execute();
-        sdk::Result result;
-        if (entry->statement.extractionCount() == 0)
-        {
-            result.affected = count;
-            return result;
         }
-        Poco::Data::RecordSet rows(entry->statement);
-        const std::size_t columns = rows.columnCount();
-        result.rows.reserve(rows.rowCount());
-        for (std::size_t row = 0; row < rows.rowCount(); ++row)
-        {
-            std::vector<sdk::Value> values;
-            values.reserve(columns);
-            for (std::size_t column = 0; column < columns; ++column)
-            {
-                if (rows.isNull(column, row))
-                {
-                    values.emplace_back();
-                    continue;
-                }
-                const Poco::Dynamic::Var& value = rows.value(column, row);
-                if (value.isEmpty())
-                    values.emplace_back();
-                else if (value.isInteger() || value.isNumeric() || value.isBoolean())
-                    values.emplace_back(value.convert<Poco::Int64>());
-                else
-                    values.emplace_back(value.convert<std::string>());
-            }
-            result.rows.emplace_back(std::move(values));
-        }
-        result.affected = result.rows.size();
-        return result;
+        if (bound != SQLITE_OK)
+            failSqlite(bound, "bind");
     }
-    catch (const std::exception& error)
+
+    sdk::Result result;
+    const int columns = ::sqlite3_column_count(statement);
+    for (;;)
     {
-        // A statement that failed is not kept: its state inside Poco is not worth trusting.
-        if (entry)
+        const int stepped = ::sqlite3_step(statement);
+        if (stepped == SQLITE_DONE)
+            break;
+        if (stepped != SQLITE_ROW)
+            failSqlite(::sqlite3_extended_errcode(_sqlite), "statement");
+        std::vector<sdk::Value> values;
+        values.reserve(static_cast<std::size_t>(columns));
+        for (int column = 0; column < columns; ++column)
         {
-            for (auto it = _statements.begin(); it != _statements.end(); ++it)
-                if (it->second.get() == entry)
-                {
-                    _statements.erase(it);
-                    break;
-                }
+            switch (::sqlite3_column_type(statement, column))
+            {
+            case SQLITE_NULL:
+                values.emplace_back();
+                break;
+            case SQLITE_INTEGER:
+                values.emplace_back(static_cast<Poco::Int64>(::sqlite3_column_int64(statement, column)));
+                break;
+            default: // text, a blob, or a real: as text
+            {
+                const auto* text = ::sqlite3_column_text(statement, column);
+                values.emplace_back(
+                    std::string(reinterpret_cast<const char*>(text),
+                                static_cast<std::size_t>(::sqlite3_column_bytes(statement, column))));
+            }
+            }
         }
-        translate(error, "statement");
+        result.rows.emplace_back(std::move(values));
     }
+    result.affected =
+        columns == 0 ? static_cast<std::size_t>(::sqlite3_changes(_sqlite)) : result.rows.size();
+    return result;
 }
 
 void Connection::executeOnce(const std::string& sql)
@@ -416,14 +448,9 @@ void Connection::executeOnce(const std::string& sql)
         commandPostgres(sql.c_str(), "statement");
         return;
     }
-    try
-    {
-        *_session << sql, now;
-    }
-    catch (const std::exception& error)
-    {
-        translate(error, "statement");
-    }
+    const int done = ::sqlite3_exec(_sqlite, sql.c_str(), nullptr, nullptr, nullptr);
+    if (done != SQLITE_OK)
+        failSqlite(::sqlite3_extended_errcode(_sqlite), "statement");
 }
 
 void Connection::begin(bool write)
@@ -441,7 +468,7 @@ void Connection::begin(bool write)
     {
         // A connection that cannot begin because it is lost, or because it is still inside a
         // transaction it failed to end, must never be handed out again. (SQLite busy is neither.)
-        if (_pg || !::sqlite3_get_autocommit(Poco::Data::SQLite::Utility::dbHandle(*_session)))
+        if (_pg || !::sqlite3_get_autocommit(_sqlite))
             _broken = true;
         throw;
     }

@@ -5,6 +5,7 @@
 #include <Poco/Data/Session.h>
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include <map>
 #include <memory>
@@ -23,11 +24,10 @@ public:
 
 /// One connection to the database, owned by the Database's pool, with the statements it prepared.
 ///
-/// Poco opens it and closes it. On SQLite its statements are Poco statements, kept by their text and the
-/// kinds of their parameters (an integer and a NULL bind differently), each with the slots its
-/// parameters are bound from: running one again binds new values into the same slots. On PostgreSQL they
-/// are libpq prepared statements on Poco's connection handle, prepared once per connection and run with
-/// one round trip: Poco 1.11's PostgreSQL statement frees its last result twice when a statement that
+/// Poco opens it and closes it. Its statements run on Poco's native handle, prepared once per connection
+/// and kept by their text: on SQLite `sqlite3_stmt`s, reset and bound again for each run (Poco 1.11
+/// prepares a kept statement again at every execution); on PostgreSQL libpq prepared statements, run
+/// with one round trip: Poco 1.11's PostgreSQL statement frees its last result twice when a statement that
 /// ran before fails (POCO-NOTES), and a unique violation must not crash the host. A connection that
 /// failed in a way that leaves it unusable is `broken()`, and the pool drops it instead of taking it back.
 class Connection
@@ -72,8 +72,8 @@ public:
     }
 
 private:
-    struct Prepared;
-    Prepared& prepared(const std::string& sql, const std::vector<sdk::Value>& parameters);
+    struct SqliteStatement;
+    [[noreturn]] void failSqlite(int code, const std::string& operation);
     bool connectionLost() const;
     sdk::Result executeSqlite(const std::string& sql, const std::vector<sdk::Value>& parameters);
     sdk::Result executePostgres(const std::string& sql, const std::vector<sdk::Value>& parameters);
@@ -84,9 +84,10 @@ private:
 
     sdk::Dialect _dialect;
     std::unique_ptr<Poco::Data::Session> _session;
-    std::map<std::string, std::unique_ptr<Prepared>> _statements; // SQLite
-    PGconn* _pg = nullptr;                                        // PostgreSQL: Poco's handle, not owned
-    std::map<std::string, std::string> _pgStatements;             // SQL text -> prepared statement name
+    sqlite3* _sqlite = nullptr;                                                // SQLite: Poco's handle
+    std::map<std::string, std::unique_ptr<SqliteStatement>> _sqliteStatements; // SQL text -> statement
+    PGconn* _pg = nullptr;                            // PostgreSQL: Poco's handle, not owned
+    std::map<std::string, std::string> _pgStatements; // SQL text -> prepared statement name
     unsigned long _pgStatementsPrepared = 0;
     /// Far above the statements the host and its plugins run; reached only by SQL built from values.
     static constexpr std::size_t maxCachedStatements = 512;

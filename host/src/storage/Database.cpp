@@ -213,10 +213,135 @@ Database::Database(const std::string& url, std::size_t poolSize, std::chrono::mi
 
     Lease connection(*this);
     if (_dialect == sdk::Dialect::SQLite)
+    {
         connection->executeOnce("PRAGMA journal_mode=WAL");
+        _writer = std::thread([this] { writerLoop(); });
+    }
 }
 
-Database::~Database() = default;
+Database::~Database()
+{
+    if (_writer.joinable())
+    {
+        {
+            std::lock_guard<std::mutex> lock(_queueMutex);
+            _stopping = true;
+        }
+        _queueChanged.notify_all();
+        _writer.join(); // after the units already queued
+    }
+}
+
+/// A unit of work handed to the SQLite writer, and what became of it.
+struct Database::PendingUnit
+{
+    const Work* work;
+    std::exception_ptr error;
+    bool done = false;
+};
+
+void Database::writerLoop()
+{
+    for (;;)
+    {
+        std::vector<PendingUnit*> batch;
+        {
+            std::unique_lock<std::mutex> lock(_queueMutex);
+            _queueChanged.wait(lock, [this] { return _stopping || !_queue.empty(); });
+            if (_queue.empty())
+                return; // stopping, and nothing left
+            while (!_queue.empty() && batch.size() < maxBatch)
+            {
+                batch.push_back(_queue.front());
+                _queue.pop_front();
+            }
+        }
+        const std::size_t commits = commitTogether(batch);
+        {
+            std::lock_guard<std::mutex> lock(_queueMutex);
+            for (PendingUnit* unit : batch)
+                unit->done = true;
+            _statistics.units += batch.size();
+            _statistics.commits += commits;
+        }
+        _unitsDone.notify_all();
+    }
+}
+
+Database::WriteStatistics Database::writeStatistics() const
+{
+    std::lock_guard<std::mutex> lock(_queueMutex);
+    return _statistics;
+}
+
+std::size_t Database::queuedUnits() const
+{
+    std::lock_guard<std::mutex> lock(_queueMutex);
+    return _queue.size();
+}
+
+std::size_t Database::commitTogether(const std::vector<PendingUnit*>& batch)
+{
+    std::lock_guard<std::mutex> writer(_writeMutex); // migrations take it too
+    insideUnit = true;
+    struct Outside
+    {
+        ~Outside() { insideUnit = false; }
+    } outside;
+    if (commitOnce(batch) || batch.size() == 1)
+        return 1;
+    // The batch failed as a whole (its commit, or a savepoint that could not be undone): nothing of it
+    // was kept. Each unit that had not failed by itself runs again alone, so none fails for another.
+    std::size_t commits = 1;
+    for (PendingUnit* unit : batch)
+        if (!unit->error)
+        {
+            commitOnce({unit});
+            ++commits;
+        }
+    return commits;
+}
+
+bool Database::commitOnce(const std::vector<PendingUnit*>& batch)
+{
+    try
+    {
+        if (!_writerConnection || _writerConnection->broken())
+        {
+            _writerConnection = std::make_unique<Connection>(_dialect, _connector, _connectionString);
+            // The one writer keeps a large page cache.
+            _writerConnection->executeOnce("PRAGMA cache_size = -65536");
+        }
+        Connection& connection = *_writerConnection;
+        connection.begin(true);
+        ConnectionTransaction transaction(connection);
+        for (PendingUnit* unit : batch)
+        {
+            // Each unit in a savepoint of its own: one unit's failure undoes only that unit.
+            connection.executeOnce("SAVEPOINT unit");
+            try
+            {
+                (*unit->work)(transaction);
+            }
+            catch (...)
+            {
+                unit->error = std::current_exception();
+                connection.executeOnce("ROLLBACK TO unit"); // a failure here fails the whole batch
+            }
+            connection.executeOnce("RELEASE unit");
+        }
+        connection.commit(); // one sync for every unit of the batch
+        return true;
+    }
+    catch (...)
+    {
+        if (_writerConnection)
+            _writerConnection->rollback();
+        if (batch.size() == 1 && !batch.front()->error)
+            batch.front()->error = std::current_exception();
+        return false;
+    }
+}
 
 std::unique_ptr<Connection> Database::acquire(bool& fresh)
 {
@@ -330,7 +455,30 @@ void Database::read(const Work& work)
 
 void Database::write(const Work& work)
 {
-    run(work, true);
+    if (_dialect != sdk::Dialect::SQLite)
+    {
+        run(work, true); // PostgreSQL: writers in parallel, each in its own transaction
+        std::lock_guard<std::mutex> lock(_queueMutex);
+        ++_statistics.units;
+        ++_statistics.commits;
+        return;
+    }
+    // SQLite admits one writer: the units of concurrent requests go to the writer thread, which commits
+    // them together (group commit). The caller waits for its unit's commit, so no request is answered
+    // before its changes are durable.
+    if (insideUnit)
+        throw sdk::StorageError("a unit of work cannot start another one: use the transaction it was given");
+    PendingUnit unit{&work, nullptr};
+    {
+        std::unique_lock<std::mutex> lock(_queueMutex);
+        if (_stopping)
+            throw sdk::StorageUnavailable("the storage is stopping");
+        _queue.push_back(&unit);
+        _queueChanged.notify_one();
+        _unitsDone.wait(lock, [&] { return unit.done; });
+    }
+    if (unit.error)
+        std::rethrow_exception(unit.error);
 }
 
 bool Database::ping() noexcept

@@ -7,9 +7,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace identity::host
@@ -48,6 +51,18 @@ public:
     /// The applied versions of a plugin's migrations.
     std::vector<int> pluginVersions(const std::string& plugin);
 
+    /// Units of work committed, and the transactions they took: on SQLite, group commit puts the units
+    /// of concurrent requests into one transaction (and one sync).
+    struct WriteStatistics
+    {
+        std::size_t units = 0;
+        std::size_t commits = 0;
+    };
+    WriteStatistics writeStatistics() const;
+
+    /// Units waiting for the SQLite writer (for tests and metrics).
+    std::size_t queuedUnits() const;
+
     /// True when a connection answers `SELECT 1` (for /readyz).
     bool ping() noexcept;
 
@@ -77,9 +92,26 @@ private:
     std::vector<std::unique_ptr<Connection>> _idle;
     std::size_t _open = 0; // connections in use or idle
 
-    /// SQLite has one writer at a time: waiting for it here wakes at once, where SQLite's busy handler
-    /// sleeps in steps of up to 100 ms.
+    /// SQLite has one writer at a time: the writer thread's batches and migrations take turns here.
     std::mutex _writeMutex;
+
+    // SQLite's group commit: units queue here, one writer thread commits up to maxBatch at a time.
+    struct PendingUnit;
+    void writerLoop();
+    /// Returns the transactions it took.
+    std::size_t commitTogether(const std::vector<PendingUnit*>& batch);
+    /// One transaction for the batch; false when it failed as a whole (then only a single unit's error
+    /// is recorded).
+    bool commitOnce(const std::vector<PendingUnit*>& batch);
+    static constexpr std::size_t maxBatch = 64;
+    mutable std::mutex _queueMutex;
+    WriteStatistics _statistics; // under _queueMutex
+    std::condition_variable _queueChanged;
+    std::condition_variable _unitsDone;
+    std::deque<PendingUnit*> _queue;
+    bool _stopping = false;
+    std::unique_ptr<Connection> _writerConnection; // the writer thread's own
+    std::thread _writer;
 };
 
 } // namespace identity::host
