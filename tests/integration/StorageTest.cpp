@@ -57,6 +57,8 @@ class StorageTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testWriteInsideReadIsAnErrorNotAnOutage);
     CPPUNIT_TEST(testBooleansAreIntegersOnEveryEngine);
     CPPUNIT_TEST(testConcurrentUnitsShareOneCommitOnSqlite);
+    CPPUNIT_TEST(testPlaceholdersBindByTheirNumber);
+    CPPUNIT_TEST(testUnitCannotEndTheSharedTransaction);
     CPPUNIT_TEST(testOneUnitsFailureNeverFailsItsNeighbours);
     CPPUNIT_TEST(testSymlinkedMigrationIsRefusedAndLineEndsDoNotCount);
     CPPUNIT_TEST_SUITE_END();
@@ -539,6 +541,32 @@ public:
             sdk::StorageError);
         CPPUNIT_ASSERT(_database->ping());
         CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), count("SELECT COUNT(*) FROM notes"));
+    }
+
+    void testPlaceholdersBindByTheirNumber()
+    {
+        // SQLite numbers "$n" by where it first appears; the storage binds by the digits, as PostgreSQL.
+        _database->migratePlugin("notes", tableMigration());
+        _database->write(
+            [](sdk::Transaction& transaction)
+            {
+                transaction.execute("INSERT INTO notes(body, id) VALUES ($2, $1)",
+                                    {Value("the-id"), Value("the-body")});
+            });
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1),
+                             count("SELECT COUNT(*) FROM notes WHERE id = 'the-id' AND body = 'the-body'"));
+    }
+
+    void testUnitCannotEndTheSharedTransaction()
+    {
+        if (_database->dialect() != sdk::Dialect::SQLite)
+            return; // on PostgreSQL each unit has a transaction of its own
+        // A COMMIT or RELEASE inside a unit would end the transaction other requests' units share.
+        for (const char* control : {"COMMIT", "ROLLBACK", "RELEASE unit", "SAVEPOINT mine"})
+            CPPUNIT_ASSERT_THROW(
+                _database->write([&](sdk::Transaction& transaction) { transaction.execute(control); }),
+                sdk::StorageError);
+        _database->write([](sdk::Transaction& transaction) { transaction.execute("SELECT 1"); });
     }
 
     void testConcurrentUnitsShareOneCommitOnSqlite()

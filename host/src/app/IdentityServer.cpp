@@ -149,10 +149,18 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
     _privateFolderLock = ::open((folder + "/.owner").c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (_privateFolderLock < 0 || ::flock(_privateFolderLock, LOCK_EX | LOCK_NB) != 0)
         throw Poco::CreateFileException("cannot lock the private folder for plugin libraries", folder);
-    const std::string named =
-        Poco::Path::temp() + privateFolderPrefix + folder.substr(folder.size() - suffix.size());
-    if (::rename(folder.c_str(), named.c_str()) != 0)
-        throw Poco::CreateFileException("cannot name the private folder for plugin libraries", named);
+    // The final name is random on its own (not derived from the staging one, which others can see), and
+    // never replaces what another user put there first.
+    std::string named;
+    for (int attempt = 0;; ++attempt)
+    {
+        named = Poco::Path::temp() + privateFolderPrefix + std::to_string(::getpid()) + "-" +
+                sdk::crypto::toHex(_random.bytes(8));
+        if (::renameat2(AT_FDCWD, folder.c_str(), AT_FDCWD, named.c_str(), RENAME_NOREPLACE) == 0)
+            break;
+        if ((errno != EEXIST && errno != EPERM && errno != ENOTEMPTY) || attempt == 4)
+            throw Poco::CreateFileException("cannot name the private folder for plugin libraries", named);
+    }
     _privateFolder = named;
     _plugins = std::make_unique<PluginManager>(
         *_pluginServices, _loader,

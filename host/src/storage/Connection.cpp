@@ -88,6 +88,9 @@ Connection::Connection(sdk::Dialect dialect, const std::string& connector,
             // and reset between runs (Poco 1.11 prepares a kept statement again at every execution).
             _sqlite = Poco::Data::SQLite::Utility::dbHandle(*_session);
             ::sqlite3_extended_result_codes(_sqlite, 1);
+            // Transaction control belongs to the storage: a unit that ran COMMIT, ROLLBACK or RELEASE
+            // would end other requests' units sharing its transaction.
+            ::sqlite3_set_authorizer(_sqlite, &Connection::authorize, this);
             // Per connection, off by default: without it ON DELETE CASCADE does nothing.
             executeOnce("PRAGMA foreign_keys = ON");
             // Wait up to 10 s for another process's writer instead of failing at once.
@@ -321,6 +324,13 @@ struct Connection::SqliteStatement
     std::unique_ptr<sqlite3_stmt, StatementFinalize> statement;
 };
 
+int Connection::authorize(void* self, int action, const char*, const char*, const char*, const char*)
+{
+    if (action != SQLITE_TRANSACTION && action != SQLITE_SAVEPOINT)
+        return SQLITE_OK;
+    return static_cast<Connection*>(self)->_storageStatement ? SQLITE_OK : SQLITE_DENY;
+}
+
 void Connection::failSqlite(int code, const std::string& operation)
 {
     const std::string message = ::sqlite3_errmsg(_sqlite);
@@ -331,7 +341,7 @@ void Connection::failSqlite(int code, const std::string& operation)
     if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
         throw sdk::StorageConflict(operation + ": unique constraint violated (" + message + ")");
     if (primary == SQLITE_IOERR || primary == SQLITE_CORRUPT || primary == SQLITE_CANTOPEN ||
-        primary == SQLITE_NOTADB || primary == SQLITE_FULL)
+        primary == SQLITE_NOTADB || primary == SQLITE_FULL || primary == SQLITE_READONLY)
     {
         _broken = true;
         throw sdk::StorageUnavailable(operation + ": " + message);
@@ -342,6 +352,13 @@ void Connection::failSqlite(int code, const std::string& operation)
 
 sdk::Result Connection::executeSqlite(const std::string& sql, const std::vector<sdk::Value>& parameters)
 {
+    // SQLite ended the whole transaction by itself (OR ROLLBACK, RAISE(ROLLBACK), out of memory): what
+    // follows would commit statement by statement. The unit fails, and the connection is not used again.
+    if (_inTransaction && ::sqlite3_get_autocommit(_sqlite))
+    {
+        _broken = true;
+        throw sdk::StorageError("statement: SQLite rolled the transaction back; the unit of work is over");
+    }
     auto found = _sqliteStatements.find(sql);
     if (found == _sqliteStatements.end())
     {
@@ -376,7 +393,13 @@ sdk::Result Connection::executeSqlite(const std::string& sql, const std::vector<
                                 std::to_string(::sqlite3_bind_parameter_count(statement)) + " placeholders");
     for (std::size_t i = 0; i < parameters.size(); ++i)
     {
-        const int index = static_cast<int>(i + 1);
+        // SQLite numbers "$1" by where it first appears, not by its digits: `VALUES ($2, $1)` would swap
+        // the values. Bound by name, as PostgreSQL reads them.
+        const std::string name = "$" + std::to_string(i + 1);
+        const int index = ::sqlite3_bind_parameter_index(statement, name.c_str());
+        if (index == 0)
+            throw sdk::StorageError("statement: no placeholder " + name + " for parameter " +
+                                    std::to_string(i + 1));
         int bound = SQLITE_OK;
         switch (parameters[i].kind())
         {
@@ -391,8 +414,7 @@ sdk::Result Connection::executeSqlite(const std::string& sql, const std::vector<
             const std::string text = parameters[i].text();
             // As on PostgreSQL, which cannot store one: the same on both engines.
             if (text.find('\0') != std::string::npos)
-                throw sdk::StorageError("statement: parameter $" + std::to_string(index) +
-                                        " holds a NUL byte");
+                throw sdk::StorageError("statement: parameter " + name + " holds a NUL byte");
             bound = ::sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()),
                                         SQLITE_TRANSIENT);
             break;
@@ -404,6 +426,7 @@ sdk::Result Connection::executeSqlite(const std::string& sql, const std::vector<
 
     sdk::Result result;
     const int columns = ::sqlite3_column_count(statement);
+    const auto changesBefore = ::sqlite3_total_changes64(_sqlite);
     for (;;)
     {
         const int stepped = ::sqlite3_step(statement);
@@ -434,8 +457,10 @@ sdk::Result Connection::executeSqlite(const std::string& sql, const std::vector<
         }
         result.rows.emplace_back(std::move(values));
     }
-    result.affected =
-        columns == 0 ? static_cast<std::size_t>(::sqlite3_changes(_sqlite)) : result.rows.size();
+    // Rows this statement changed (sqlite3_changes would report the previous DML's after DDL).
+    result.affected = columns == 0
+                          ? static_cast<std::size_t>(::sqlite3_total_changes64(_sqlite) - changesBefore)
+                          : result.rows.size();
     return result;
 }
 
@@ -448,7 +473,9 @@ void Connection::executeOnce(const std::string& sql)
         commandPostgres(sql.c_str(), "statement");
         return;
     }
+    _storageStatement = true;
     const int done = ::sqlite3_exec(_sqlite, sql.c_str(), nullptr, nullptr, nullptr);
+    _storageStatement = false;
     if (done != SQLITE_OK)
         failSqlite(::sqlite3_extended_errcode(_sqlite), "statement");
 }

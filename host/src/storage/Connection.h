@@ -74,6 +74,9 @@ public:
 private:
     struct SqliteStatement;
     [[noreturn]] void failSqlite(int code, const std::string& operation);
+    /// SQLite's authorizer: transaction control only from the storage itself (executeOnce).
+    static int authorize(void* self, int action, const char*, const char*, const char*, const char*);
+    bool _storageStatement = false;
     bool connectionLost() const;
     sdk::Result executeSqlite(const std::string& sql, const std::vector<sdk::Value>& parameters);
     sdk::Result executePostgres(const std::string& sql, const std::vector<sdk::Value>& parameters);

@@ -288,22 +288,33 @@ std::size_t Database::commitTogether(const std::vector<PendingUnit*>& batch)
     {
         ~Outside() { insideUnit = false; }
     } outside;
-    if (commitOnce(batch) || batch.size() == 1)
+    bool begun = false;
+    if (commitOnce(batch, begun) || batch.size() == 1)
         return 1;
+    if (!begun) // the transaction never started (the file locked by another process): all alike
+    {
+        const std::exception_ptr error = batch.front()->error;
+        for (PendingUnit* unit : batch)
+            unit->error = error;
+        return 1;
+    }
     // The batch failed as a whole (its commit, or a savepoint that could not be undone): nothing of it
-    // was kept. Each unit that had not failed by itself runs again alone, so none fails for another.
+    // was kept, and a unit's own error may have come from a neighbour's rows that are gone now. Every
+    // unit runs again alone (units of work may run more than once), so none fails for another.
     std::size_t commits = 1;
     for (PendingUnit* unit : batch)
-        if (!unit->error)
-        {
-            commitOnce({unit});
-            ++commits;
-        }
+    {
+        unit->error = nullptr;
+        bool alone = false;
+        commitOnce({unit}, alone);
+        ++commits;
+    }
     return commits;
 }
 
-bool Database::commitOnce(const std::vector<PendingUnit*>& batch)
+bool Database::commitOnce(const std::vector<PendingUnit*>& batch, bool& begun)
 {
+    begun = false;
     try
     {
         if (!_writerConnection || _writerConnection->broken())
@@ -314,6 +325,7 @@ bool Database::commitOnce(const std::vector<PendingUnit*>& batch)
         }
         Connection& connection = *_writerConnection;
         connection.begin(true);
+        begun = true;
         ConnectionTransaction transaction(connection);
         for (PendingUnit* unit : batch)
         {
@@ -336,8 +348,14 @@ bool Database::commitOnce(const std::vector<PendingUnit*>& batch)
     catch (...)
     {
         if (_writerConnection)
+        {
             _writerConnection->rollback();
+            if (_writerConnection->broken())
+                _writerConnection.reset(); // closed now: it may still hold SQLite's write lock
+        }
         if (batch.size() == 1 && !batch.front()->error)
+            batch.front()->error = std::current_exception();
+        else if (!begun)
             batch.front()->error = std::current_exception();
         return false;
     }

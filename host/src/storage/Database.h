@@ -102,7 +102,7 @@ private:
     std::size_t commitTogether(const std::vector<PendingUnit*>& batch);
     /// One transaction for the batch; false when it failed as a whole (then only a single unit's error
     /// is recorded).
-    bool commitOnce(const std::vector<PendingUnit*>& batch);
+    bool commitOnce(const std::vector<PendingUnit*>& batch, bool& begun);
     static constexpr std::size_t maxBatch = 64;
     mutable std::mutex _queueMutex;
     WriteStatistics _statistics; // under _queueMutex

@@ -128,9 +128,12 @@ void DeliveryWorker::deliver(OutboxMessage& message)
     sdk::Message rendered = _templates.render(message.channel, message.locale, code, _settings.codeTtl / 60);
     rendered.id = message.id;
     rendered.to = message.destination;
-    // The claim may have been taken over while earlier messages of the batch were sent, or the message
-    // cancelled (its code replaced): renewing it for the send proves it is still ours.
-    if (!_outbox->renewClaim(message, _context.clock().now() + _settings.leaseSeconds))
+    // A claim more than half used (earlier messages of the batch were slow) may be taken over soon:
+    // renewing it for the send proves it is still ours. A fresh one is ours for the whole send, and the
+    // code's state was just checked; renewing it would only add a write to every message.
+    const Poco::Int64 renewAfter = message.leaseUntil - _settings.leaseSeconds / 2;
+    if (_context.clock().now() >= renewAfter &&
+        !_outbox->renewClaim(message, _context.clock().now() + _settings.leaseSeconds))
         return;
     try
     {

@@ -127,9 +127,12 @@ public:
     virtual void read(const Work& work) = 0;
 
     /// Runs `work` as a unit of work in a write transaction, and returns once its changes are durable.
-    /// When `work` throws, none of its changes are kept and the exception reaches the caller. On
-    /// PostgreSQL a unit that lost a deadlock or serialization conflict runs again, so `work` must
-    /// touch nothing but the transaction: decide inside, act (log, send, throw ApiError) after.
+    /// When `work` throws, none of its changes are kept and the exception reaches the caller. A unit may
+    /// run more than once (on PostgreSQL after a deadlock or serialization conflict; on SQLite when the
+    /// batch it shared with other requests' units failed to commit, and every unit runs again alone), and
+    /// on SQLite it runs on the storage's writer thread, not the caller's. So `work` must touch nothing
+    /// but the transaction: decide inside, act (log, send, throw ApiError) after. Transaction control
+    /// (COMMIT, ROLLBACK, SAVEPOINT) belongs to the storage, never to the work.
     virtual void write(const Work& work) = 0;
 };
 
