@@ -1,37 +1,18 @@
 #include "storage/Connection.h"
 
-#include <Poco/Data/DataException.h>
-#include <Poco/Data/PostgreSQL/PostgreSQLException.h>
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
-#include <Poco/Data/SQLite/SQLiteException.h>
 #include <Poco/Data/SQLite/Utility.h>
-#include <Poco/RegularExpression.h>
 
 #include <sqlite3.h>
 
 #include <cctype>
 #include <cstdlib>
-#include <deque>
 
 namespace identity::host
 {
 
-using namespace Poco::Data::Keywords;
-
 namespace
 {
-/// The SQLSTATE in a Poco PostgreSQL error text ("... State: 23505 ..."), or "".
-std::string sqlState(const std::exception& error)
-{
-    static const Poco::RegularExpression state(" State: ([0-9A-Z]{5})");
-    std::vector<std::string> match;
-    const auto* poco = dynamic_cast<const Poco::Exception*>(&error);
-    const std::string text = poco ? poco->displayText() : error.what();
-    if (state.split(text, match) == 2)
-        return match[1];
-    return {};
-}
-
 /// The engine's message up to its first line break, without the DETAIL that PostgreSQL adds (it shows
 /// the conflicting row's values).
 std::string firstLine(const std::exception& error)
@@ -153,34 +134,6 @@ bool Connection::connectionLost() const
     {
         return true;
     }
-}
-
-void Connection::translate(const std::exception& error, const std::string& operation)
-{
-    if (dynamic_cast<const sdk::StorageError*>(&error) ||
-        dynamic_cast<const sdk::StorageUnavailable*>(&error))
-        throw; // already ours
-    const std::string state = sqlState(error);
-    // Another process held SQLite's write lock past the busy timeout: busy, not broken.
-    if (dynamic_cast<const Poco::Data::SQLite::DBLockedException*>(&error) ||
-        dynamic_cast<const Poco::Data::SQLite::TableLockedException*>(&error))
-        throw sdk::StorageUnavailable(operation + ": the database is locked by another process");
-    if (dynamic_cast<const Poco::Data::SQLite::ConstraintViolationException*>(&error) &&
-        std::string(firstLine(error)).find("UNIQUE") != std::string::npos)
-        throw sdk::StorageConflict(operation + ": unique constraint violated");
-    if (state == "23505")
-        throw sdk::StorageConflict(operation + ": unique constraint violated (SQLSTATE 23505)");
-    // Connection classes (08), shutdown (57P01-57P03), and anything after which the connection is gone.
-    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 ||
-        dynamic_cast<const Poco::Data::PostgreSQL::ConnectionException*>(&error) ||
-        dynamic_cast<const Poco::Data::ConnectionFailedException*>(&error) ||
-        dynamic_cast<const Poco::Data::NotConnectedException*>(&error) || connectionLost())
-    {
-        _broken = true;
-        throw sdk::StorageUnavailable(operation + ": the database connection was lost");
-    }
-    throw sdk::StorageError(operation + ": " + (state.empty() ? "" : "SQLSTATE " + state + ": ") +
-                            firstLine(error));
 }
 
 sdk::Result Connection::execute(const std::string& sql, const std::vector<sdk::Value>& parameters)

@@ -42,7 +42,10 @@ public:
 
     sdk::Dialect dialect() const { return _dialect; }
 
-    /// Runs a statement through the cache. Failures are translated (see translate()).
+    /// Runs a statement through the cache. Failures become StorageConflict (a unique violation),
+    /// StorageUnavailable (the database is gone, locked or overloaded; a lost connection is marked
+    /// broken) or StorageError. Their texts keep the engine's error class and primary message, never the
+    /// statement's parameters or the row that conflicted.
     sdk::Result execute(const std::string& sql, const std::vector<sdk::Value>& parameters);
 
     /// Runs a statement once, without keeping it (migrations, transaction control).
@@ -60,10 +63,6 @@ public:
     /// Drops the connection when it goes back to the pool (its session settings were changed).
     void discard() { _broken = true; }
 
-    /// Turns an engine exception into the SDK's: StorageConflict for a unique violation, StorageUnavailable
-    /// when the connection is gone (and marks it broken), StorageError otherwise. The text keeps the
-    /// engine's error class and first line, never the statement's parameters or the row that conflicted.
-    [[noreturn]] void translate(const std::exception& error, const std::string& operation);
 
     /// True for PostgreSQL's serialization failure and deadlock: the transaction may run again.
     static bool retryable(const std::exception& error)

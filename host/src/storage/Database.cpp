@@ -427,10 +427,7 @@ void Database::run(const Work& work, bool write)
     std::size_t stale = 0;
     for (;;)
     {
-        Lease connection(*this);
-        std::unique_lock<std::mutex> writer;
-        if (write && _dialect == sdk::Dialect::SQLite)
-            writer = std::unique_lock<std::mutex>(_writeMutex);
+        Lease connection(*this); // SQLite's writes never come here: they go to the writer thread
         try
         {
             connection->begin(write);
