@@ -13,6 +13,7 @@
 #include <Poco/URI.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -242,6 +243,7 @@ struct Database::PendingUnit
 
 void Database::writerLoop()
 {
+    pthread_setname_np(pthread_self(), "sqlite-writer"); // as top -H and perf show it
     for (;;)
     {
         std::vector<PendingUnit*> batch;

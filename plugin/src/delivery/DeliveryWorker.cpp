@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include <pthread.h>
+
 namespace identity::reauth
 {
 
@@ -38,6 +40,7 @@ void DeliveryWorker::stop()
 
 void DeliveryWorker::run()
 {
+    pthread_setname_np(pthread_self(), "reauth-delivery"); // as top -H and perf show it
     while (!_stopping)
     {
         try
