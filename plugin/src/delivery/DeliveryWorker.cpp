@@ -71,16 +71,23 @@ void DeliveryWorker::deliverDue()
     for (;;)
     {
         auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, _settings.leaseSeconds);
-        for (auto& message : batch)
+        Decided decided;
+        for (auto& message : batch) // outcomes point into the batch until they are recorded
         {
             if (_stopping)
             {
                 // Hand back what will not be sent now, rather than leave it until the lease runs out.
-                _outbox->markRetry(message, _context.clock().now(), "the worker stopped", _context.clock().now());
+                decided.outcomes.push_back(DeliveryOutcome{&message, DeliveryOutcome::Kind::Retry, "",
+                                                           "the worker stopped", _context.clock().now()});
+                decided.events.emplace_back();
                 continue;
             }
-            deliver(message);
+            deliver(message, decided);
+            // A slow provider does not keep what was sent unrecorded for long (a crash would send it again).
+            if (!decided.outcomes.empty() && _context.clock().now() - decided.since >= 1)
+                record(decided);
         }
+        record(decided);
         if (_stopping)
             return;
         if (static_cast<int>(batch.size()) < _settings.batch)
@@ -93,26 +100,43 @@ void DeliveryWorker::deliverDue()
     }
 }
 
-void DeliveryWorker::deliver(OutboxMessage& message)
+void DeliveryWorker::record(Decided& decided)
+{
+    if (decided.outcomes.empty())
+        return;
+    const std::vector<bool> applied = _outbox->record(decided.outcomes, _context.clock().now());
+    for (std::size_t i = 0; i < applied.size(); ++i)
+        if (applied[i] && !decided.events[i].first.empty())
+            _context.audit().record(decided.events[i].first, decided.outcomes[i].message->userId,
+                                    decided.events[i].second);
+    decided.outcomes.clear();
+    decided.events.clear();
+}
+
+void DeliveryWorker::deliver(OutboxMessage& message, Decided& decided)
 {
     const Poco::Int64 now = _context.clock().now();
+    if (decided.outcomes.empty())
+        decided.since = now;
     Poco::JSON::Object fields;
     fields.set("message_id", message.id);
     fields.set("channel", message.channel);
     fields.set("attempt", message.attempts);
     fields.set("destination", message.destinationMasked);
+    auto decide = [&](DeliveryOutcome outcome, const std::string& event) {
+        outcome.message = &message;
+        decided.outcomes.push_back(std::move(outcome));
+        decided.events.emplace_back(event, std::move(fields));
+    };
     auto finish = [&](const std::string& status, const std::string& event, const std::string& why) {
-        if (_outbox->markFinal(message, status, why, _context.clock().now()))
-        {
-            fields.set("reason", why);
-            _context.audit().record(event, message.userId, fields);
-        }
+        fields.set("reason", why);
+        decide(DeliveryOutcome{nullptr, DeliveryOutcome::Kind::Final, status, why, 0}, event);
     };
 
     if (now >= message.expiresAt || message.sealedCode.empty())
         return finish("expired", "delivery_expired", "the code expired before delivery");
-    // A code replaced, spent or burned meanwhile is not worth a message.
-    if (_outbox->codeState(message.codeId) != "live")
+    // A code replaced, spent or burned meanwhile (as of the claim) is not worth a message.
+    if (message.codeState != "live")
         return finish("cancelled", "delivery_cancelled", "the code is no longer live");
     auto notifier = _notifiers.find(message.channel);
     if (notifier == _notifiers.end())
@@ -154,13 +178,10 @@ void DeliveryWorker::deliver(OutboxMessage& message)
             static_cast<Poco::Int64>(_context.random().uniform(static_cast<std::uint32_t>(backoff / 2 + 1)));
         const Poco::Int64 delay = std::max<Poco::Int64>({1, backoff - jitter, error.retryAfter()});
         const Poco::Int64 next = _context.clock().now() + delay;
-        if (_outbox->markRetry(message, next, error.what(), _context.clock().now()))
-        {
-            fields.set("error", std::string(error.what()));
-            fields.set("retry_at", next);
-            _context.audit().record("delivery_retry", message.userId, fields);
-        }
-        return;
+        fields.set("error", std::string(error.what()));
+        fields.set("retry_at", next);
+        return decide(DeliveryOutcome{nullptr, DeliveryOutcome::Kind::Retry, "", error.what(), next},
+                      "delivery_retry");
     }
     catch (const std::exception& error)
     {
@@ -168,8 +189,7 @@ void DeliveryWorker::deliver(OutboxMessage& message)
     }
     // Sent. Recording it may still fail (the database): then the claim runs out and the message goes
     // out again, which is better than a code that never arrives.
-    if (_outbox->markDelivered(message, _context.clock().now()))
-        _context.audit().record("message_delivered", message.userId, fields);
+    decide(DeliveryOutcome{nullptr, DeliveryOutcome::Kind::Delivered, "", "", 0}, "message_delivered");
 }
 
 } // namespace identity::reauth

@@ -7,12 +7,15 @@
 #include "identity/sdk/PluginContext.h"
 
 #include <Poco/Event.h>
+#include <Poco/JSON/Object.h>
 #include <Poco/Thread.h>
 
 #include <atomic>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace identity::reauth
 {
@@ -21,7 +24,8 @@ namespace identity::reauth
 /// the message to the channel's notifier. A transient failure is retried with exponential backoff and
 /// jitter while the code lives; a message whose code has expired is never sent and is recorded as
 /// expired; a permanent failure is recorded. One thread, woken when a code is queued and otherwise
-/// polling (other instances and retries).
+/// polling (other instances and retries). The outcomes of a batch are recorded together, in one unit
+/// of work, at the end of the batch or once the oldest has waited a second (a slow provider).
 class DeliveryWorker : public Poco::Runnable
 {
 public:
@@ -42,7 +46,17 @@ public:
     void run() override;
 
 private:
-    void deliver(OutboxMessage& message);
+    /// Outcomes decided but not yet recorded, with the audit event each one leads to once it applies.
+    struct Decided
+    {
+        std::vector<DeliveryOutcome> outcomes;
+        std::vector<std::pair<std::string, Poco::JSON::Object>> events; ///< event name and fields
+        Poco::Int64 since = 0; ///< when the oldest was decided
+    };
+
+    void deliver(OutboxMessage& message, Decided& decided);
+    /// Records what was decided in one unit of work, then audits the outcomes that applied.
+    void record(Decided& decided);
 
     sdk::PluginContext& _context;
     const ReauthenticateSettings _settings;

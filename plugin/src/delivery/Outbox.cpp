@@ -54,8 +54,8 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
                 "(status = 'sending' AND lease_until < $4) ORDER BY next_attempt_at LIMIT $5" +
                     skipLocked +
                     ") RETURNING id, code_id, user_id, channel, destination, destination_masked, locale, "
-                    "payload, "
-                    "attempts, expires_at",
+                    "payload, attempts, expires_at, "
+                    "(SELECT state FROM verification_codes WHERE verification_codes.id = outbox.code_id)",
                 {Value(lease), Value(timestamp), Value(timestamp), Value(timestamp), Value(limit)});
             for (const sdk::Row& row : rows.rows)
             {
@@ -71,61 +71,87 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
                 message.attempts = static_cast<int>(row.integer(8));
                 message.expiresAt = row.integer(9);
                 message.leaseUntil = lease;
+                message.codeState = row.text(10); // "" when the code is gone
                 claimed.push_back(std::move(message));
             }
         });
     return claimed;
 }
 
-namespace
+std::vector<bool> Outbox::record(const std::vector<DeliveryOutcome>& outcomes, Poco::Int64 timestamp)
 {
-/// Runs an outcome update guarded by the claim (its SQL ends `... WHERE id = $n AND status = 'sending' AND
-/// lease_until = $n+1`) and tells whether it applied.
-bool recordOutcome(sdk::Storage& storage, const std::string& sql, const std::vector<Value>& parameters)
-{
-    bool applied = false;
-    storage.write([&](sdk::Transaction& transaction)
-                  { applied = transaction.execute(sql, parameters).affected == 1; });
+    std::vector<bool> applied(outcomes.size(), false);
+    if (outcomes.empty())
+        return applied;
+    _storage.write(
+        [&](sdk::Transaction& transaction)
+        {
+            // Each update is guarded by the claim: it applies only while the message is still ours.
+            for (std::size_t i = 0; i < outcomes.size(); ++i)
+            {
+                const DeliveryOutcome& outcome = outcomes[i];
+                const OutboxMessage& message = *outcome.message;
+                sdk::Result result;
+                switch (outcome.kind)
+                {
+                case DeliveryOutcome::Kind::Delivered:
+                    result = transaction.execute(
+                        "UPDATE outbox SET status = 'delivered', payload = NULL, destination = '', updated_at = $1, "
+                        "last_error = '' WHERE id = $2 AND status = 'sending' AND lease_until = $3",
+                        {Value(timestamp), Value(message.id), Value(message.leaseUntil)});
+                    break;
+                case DeliveryOutcome::Kind::Retry:
+                    result = transaction.execute(
+                        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = 0, last_error = $2, "
+                        "updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5",
+                        {Value(outcome.nextAttemptAt), Value(outcome.error.substr(0, 500)), Value(timestamp),
+                         Value(message.id), Value(message.leaseUntil)});
+                    break;
+                case DeliveryOutcome::Kind::Final:
+                    result = transaction.execute(
+                        "UPDATE outbox SET status = $1, payload = NULL, destination = '', last_error = $2, "
+                        "updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5",
+                        {Value(outcome.status), Value(outcome.error.substr(0, 500)), Value(timestamp),
+                         Value(message.id), Value(message.leaseUntil)});
+                    break;
+                }
+                applied[i] = result.affected == 1;
+            }
+        });
     return applied;
 }
-} // namespace
 
 bool Outbox::markDelivered(const OutboxMessage& message, Poco::Int64 timestamp)
 {
-    return recordOutcome(
-        _storage,
-        "UPDATE outbox SET status = 'delivered', payload = NULL, destination = '', updated_at = $1, "
-        "last_error = '' WHERE id = $2 AND status = 'sending' AND lease_until = $3",
-        {Value(timestamp), Value(message.id), Value(message.leaseUntil)});
+    return record({DeliveryOutcome{&message, DeliveryOutcome::Kind::Delivered, "", "", 0}}, timestamp).front();
 }
 
 bool Outbox::markRetry(const OutboxMessage& message, Poco::Int64 nextAttemptAt, const std::string& error,
                        Poco::Int64 timestamp)
 {
-    return recordOutcome(
-        _storage,
-        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = 0, last_error = $2, "
-        "updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5",
-        {Value(nextAttemptAt), Value(error.substr(0, 500)), Value(timestamp), Value(message.id),
-         Value(message.leaseUntil)});
+    return record({DeliveryOutcome{&message, DeliveryOutcome::Kind::Retry, "", error, nextAttemptAt}}, timestamp)
+        .front();
 }
 
 bool Outbox::markFinal(const OutboxMessage& message, const std::string& status, const std::string& error,
                        Poco::Int64 timestamp)
 {
-    return recordOutcome(_storage,
-                         "UPDATE outbox SET status = $1, payload = NULL, destination = '', last_error = $2, "
-                         "updated_at = $3 WHERE id = $4 AND status = 'sending' AND lease_until = $5",
-                         {Value(status), Value(error.substr(0, 500)), Value(timestamp), Value(message.id),
-                          Value(message.leaseUntil)});
+    return record({DeliveryOutcome{&message, DeliveryOutcome::Kind::Final, status, error, 0}}, timestamp).front();
 }
 
 bool Outbox::renewClaim(OutboxMessage& message, Poco::Int64 leaseUntil)
 {
-    if (!recordOutcome(
-            _storage,
-            "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND status = 'sending' AND lease_until = $3",
-            {Value(leaseUntil), Value(message.id), Value(message.leaseUntil)}))
+    bool applied = false;
+    _storage.write(
+        [&](sdk::Transaction& transaction)
+        {
+            applied = transaction
+                          .execute("UPDATE outbox SET lease_until = $1 WHERE id = $2 AND status = 'sending' AND "
+                                   "lease_until = $3",
+                                   {Value(leaseUntil), Value(message.id), Value(message.leaseUntil)})
+                          .affected == 1;
+        });
+    if (!applied)
         return false;
     message.leaseUntil = leaseUntil;
     return true;
@@ -158,19 +184,6 @@ std::string Outbox::report(const std::string& id)
             value = result.empty() ? std::string() : result.front().text(0);
         });
     return value;
-}
-
-std::string Outbox::codeState(const std::string& codeId)
-{
-    std::string state;
-    _storage.read(
-        [&](sdk::Transaction& transaction)
-        {
-            const sdk::Result result =
-                transaction.execute("SELECT state FROM verification_codes WHERE id = $1", {Value(codeId)});
-            state = result.empty() ? std::string() : result.front().text(0);
-        });
-    return state;
 }
 
 void Outbox::eraseUser(sdk::Transaction& transaction, const std::string& userId)

@@ -23,6 +23,24 @@ struct OutboxMessage
     int attempts = 0;
     Poco::Int64 expiresAt = 0;
     Poco::Int64 leaseUntil = 0; ///< the claim: only its holder may record the outcome
+    std::string codeState;      ///< the code's state when claimed ("live", "used", …), empty when it is gone
+};
+
+/// What became of a claimed message. Recorded with the other outcomes of its batch in one unit of work,
+/// and only by the holder of the message's claim.
+struct DeliveryOutcome
+{
+    enum class Kind
+    {
+        Delivered,
+        Retry, ///< pending again from `nextAttemptAt`
+        Final  ///< `status` is "expired", "failed" or "cancelled"
+    };
+    const OutboxMessage* message = nullptr;
+    Kind kind = Kind::Delivered;
+    std::string status;
+    std::string error;
+    Poco::Int64 nextAttemptAt = 0;
 };
 
 /// The `outbox` table: messages are written in the same transaction as their code, claimed by a
@@ -49,7 +67,11 @@ public:
     /// lost (the message was cancelled, or claimed again after the lease ran out).
     bool renewClaim(OutboxMessage& message, Poco::Int64 leaseUntil);
 
-    /// Outcomes of a claimed message; false when the claim was lost (cancelled or re-claimed).
+    /// Records outcomes in one unit of work (one commit for a whole batch of messages); for each, whether
+    /// it applied: false when its claim was lost (the message was cancelled, or claimed again).
+    std::vector<bool> record(const std::vector<DeliveryOutcome>& outcomes, Poco::Int64 timestamp);
+
+    /// One outcome of a claimed message; false when the claim was lost (cancelled or re-claimed).
     bool markDelivered(const OutboxMessage& message, Poco::Int64 timestamp);
     bool markRetry(const OutboxMessage& message, Poco::Int64 nextAttemptAt, const std::string& error,
                    Poco::Int64 timestamp);
@@ -63,9 +85,6 @@ public:
 
     /// A message's delivery report ("" until one arrives).
     std::string report(const std::string& id);
-
-    /// The state of a message's code ("live", "used", …), empty when it is gone.
-    std::string codeState(const std::string& codeId);
 
     void eraseUser(sdk::Transaction& transaction, const std::string& userId);
 
