@@ -1,8 +1,13 @@
 // The host's own endpoints: sign-in, refresh, revoke, sign-out, me, sudo, password change, deletion.
 #include "support/TestServer.h"
 
+#include "auth/SessionStore.h"
+
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <chrono>
+
+using namespace identity;
 using namespace identity::test;
 
 class AuthFlowTest : public CppUnit::TestFixture
@@ -14,6 +19,7 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testRefreshRotatesTheRefreshToken);
     CPPUNIT_TEST(testSignOutRevokesTheSession);
     CPPUNIT_TEST(testRevokeEndsTheSessionOfAnyOfItsTokens);
+    CPPUNIT_TEST(testSessionEndedByAnotherInstanceIsRefusedWithinASecond);
     CPPUNIT_TEST(testMeDescribesTheUser);
     CPPUNIT_TEST(testSudoByPassword);
     CPPUNIT_TEST(testSudoNeedsExactlyOneMethod);
@@ -115,6 +121,8 @@ public:
     void testSignOutRevokesTheSession()
     {
         const std::string token = _server->signIn("alice");
+        // Used first: the session's check is cached, and what ends the session here must end that too.
+        CPPUNIT_ASSERT_EQUAL(200, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}}).status);
         CPPUNIT_ASSERT_EQUAL(200, _server->post("/auth/v1/user/signout", "", token).status);
         const HttpResult after = _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}});
         CPPUNIT_ASSERT_EQUAL(401, after.status);
@@ -124,11 +132,33 @@ public:
     void testRevokeEndsTheSessionOfAnyOfItsTokens()
     {
         const std::string token = _server->signIn("alice");
+        // Used first: the session's check is cached, and what ends the session here must end that too.
+        CPPUNIT_ASSERT_EQUAL(200, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}}).status);
         CPPUNIT_ASSERT_EQUAL(200, _server->post("/auth/v1/revoke", "{\"token\":\"" + token + "\"}").status);
         CPPUNIT_ASSERT_EQUAL(401, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}}).status);
         // Unknown tokens are not an error (RFC 7009).
         CPPUNIT_ASSERT_EQUAL(200, _server->post("/auth/v1/revoke", "{\"token\":\"nonsense\"}").status);
         CPPUNIT_ASSERT_EQUAL(400, _server->post("/auth/v1/revoke", "{}").status);
+    }
+
+    void testSessionEndedByAnotherInstanceIsRefusedWithinASecond()
+    {
+        const std::string token = _server->signIn("alice");
+        auto me = [&] {
+            return _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}}).status;
+        };
+        CPPUNIT_ASSERT_EQUAL(200, me());
+        // Revoked in the database, as another instance (or process) would: this one holds the session's
+        // check for at most a second.
+        const auto revokedAt = std::chrono::steady_clock::now();
+        _server->server().database().write([&](sdk::Transaction& transaction) {
+            transaction.execute("UPDATE sessions SET revoked_at = 1");
+        });
+        CPPUNIT_ASSERT(waitFor([&] { return me() == 401; }, 5));
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - revokedAt).count();
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(seconds) + " s",
+                               seconds <= std::chrono::duration<double>(host::SessionStore::principalCacheFor).count() + 0.5);
+        CPPUNIT_ASSERT_EQUAL(401, me());
     }
 
     void testMeDescribesTheUser()
@@ -168,6 +198,7 @@ public:
     {
         const std::string token = _server->signIn("alice");
         const std::string other = _server->signIn("alice");
+        CPPUNIT_ASSERT_EQUAL(200, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + other}}).status);
         const std::string sudo = sudoToken(token);
         recordSecret("New-Password-7");
         const HttpResult changed =

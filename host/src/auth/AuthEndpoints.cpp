@@ -20,6 +20,14 @@ namespace crypto = sdk::crypto;
 
 namespace
 {
+/// Empties the session store's principal cache when it goes out of scope: after a unit of work that
+/// ends sessions or removes a user has committed, or failed in a way that may still have committed it.
+struct ForgetCachedPrincipals
+{
+    SessionStore& sessions;
+    ~ForgetCachedPrincipals() { sessions.forgetCachedPrincipals(); }
+};
+
 /// A string field, or "" when absent; a present field of another type is a 4001.
 std::string optionalString(const Poco::JSON::Object& body, const std::string& key, const std::string& errorKey)
 {
@@ -263,6 +271,7 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
         throw ApiError::weakPassword();
 
     const std::string hash = _d.passwords.hash(newPassword);
+    const ForgetCachedPrincipals forget{_d.sessions}; // once the change is in (or may be)
     _d.storage.write([&](sdk::Transaction& transaction) {
         _d.users.setPasswordHash(transaction, principal.userId, hash);
         _d.sessions.revokeOthers(transaction, principal.userId, principal.sessionId);
@@ -275,6 +284,7 @@ void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& respo
     requireSudo(request);
     const sdk::Principal& principal = *request.principal();
     const auto services = _d.services.current();
+    const ForgetCachedPrincipals forget{_d.sessions}; // once the deletion is in (or may be)
     _d.storage.write([&](sdk::Transaction& transaction) {
         // First: a plugin's unit that writes about this user waits, then finds the account gone.
         transaction.lock(sdk::userLockKey(principal.userId));

@@ -25,6 +25,15 @@ std::string SessionStore::create(const std::string& userId, const std::string& c
 
 std::optional<sdk::Principal> SessionStore::principal(const std::string& sessionId, const std::string& userId)
 {
+    const auto now = std::chrono::steady_clock::now();
+    std::uint64_t generation = 0;
+    {
+        std::lock_guard<std::mutex> lock(_cacheMutex);
+        const auto cached = _cache.find(sessionId);
+        if (cached != _cache.end() && cached->second.until > now && cached->second.principal.userId == userId)
+            return cached->second.principal;
+        generation = _cacheGeneration;
+    }
     std::optional<sdk::Principal> found;
     _storage.read([&](sdk::Transaction& transaction) {
         const sdk::Result result = transaction.execute(
@@ -41,7 +50,24 @@ std::optional<sdk::Principal> SessionStore::principal(const std::string& session
         principal.sessionId = sessionId;
         found = std::move(principal);
     });
+    if (found) // only live sessions: ids from forged or dead tokens are not kept
+    {
+        std::lock_guard<std::mutex> lock(_cacheMutex);
+        if (generation == _cacheGeneration)
+        {
+            if (_cache.size() >= maxCachedPrincipals)
+                _cache.clear();
+            _cache[sessionId] = CachedPrincipal{*found, now + principalCacheFor};
+        }
+    }
     return found;
+}
+
+void SessionStore::forgetCachedPrincipals()
+{
+    std::lock_guard<std::mutex> lock(_cacheMutex);
+    ++_cacheGeneration;
+    _cache.clear();
 }
 
 std::optional<std::pair<std::string, std::string>> SessionStore::rotateRefresh(const std::string& oldHash,
@@ -74,6 +100,8 @@ std::optional<std::pair<std::string, std::string>> SessionStore::rotateRefresh(c
                                {Value(timestamp), Value(oldHash)})
                       .affected > 0;
     });
+    if (revoked)
+        forgetCachedPrincipals();
     reused = revoked;
     return rotated;
 }
@@ -97,6 +125,7 @@ void SessionStore::revoke(const std::string& sessionId)
         transaction.execute("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
                             {Value(timestamp), Value(sessionId)});
     });
+    forgetCachedPrincipals();
 }
 
 void SessionStore::revokeOthers(sdk::Transaction& transaction, const std::string& userId,

@@ -4,13 +4,23 @@
 #include "identity/sdk/Http.h"
 #include "identity/sdk/Storage.h"
 
+#include <chrono>
+#include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace identity::host
 {
 
 /// The `sessions` table: one row per sign-in, holding the SHA-256 of its current refresh token.
+///
+/// Every request with a bearer token asks for its session's principal. A live session's answer is kept
+/// for at most `principalCacheFor` (1 s), so a burst of requests on one session reads the database once.
+/// A change committed through this store (revocation, sign-out, a password change ending the other
+/// sessions, an account deletion) empties the cache at once; another instance (PostgreSQL) or another
+/// process sees it within that second.
 class SessionStore
 {
 public:
@@ -34,16 +44,33 @@ public:
     std::optional<std::string> sessionOfRefresh(const std::string& refreshHash);
 
     void revoke(const std::string& sessionId);
+    /// Inside the caller's unit of work: call forgetCachedPrincipals() once it has committed.
     void revokeOthers(sdk::Transaction& transaction, const std::string& userId, const std::string& keepSessionId);
     void removeAll(sdk::Transaction& transaction, const std::string& userId);
+
+    /// Empties the principal cache: after a change to sessions or users has committed.
+    void forgetCachedPrincipals();
+
+    static constexpr std::chrono::milliseconds principalCacheFor{1000};
 
     /// Drops sessions that ended (revoked, or their refresh token expired) more than `graceSeconds` ago,
     /// at most `batch` of them; returns how many.
     std::size_t prune(Poco::Int64 graceSeconds, int batch);
 
 private:
+    struct CachedPrincipal
+    {
+        sdk::Principal principal;
+        std::chrono::steady_clock::time_point until;
+    };
+    static constexpr std::size_t maxCachedPrincipals = 65536;
+
     sdk::Storage& _storage;
     const sdk::Clock& _clock;
+    std::mutex _cacheMutex;
+    std::unordered_map<std::string, CachedPrincipal> _cache; ///< by session id
+    /// Moves on at every forget: an answer read before a change committed is not cached after it.
+    std::uint64_t _cacheGeneration = 0;
 };
 
 } // namespace identity::host
