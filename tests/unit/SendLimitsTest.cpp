@@ -57,6 +57,7 @@ class SendLimitsTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testHourlyLimitPerUserCountsWithinTheWindow);
     CPPUNIT_TEST(testLimitPerDestinationSpansUsers);
     CPPUNIT_TEST(testZeroSwitchesEveryLimitOff);
+    CPPUNIT_TEST(testWithEveryLimitOffNothingIsRecordedAndALimitSwitchedOnCountsFromThen);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -115,6 +116,33 @@ public:
         for (int i = 0; i < 50; ++i)
             send(fixture, limits, attempt);
         CPPUNIT_ASSERT_EQUAL(0, retryAfter(fixture, limits, attempt));
+    }
+
+    void testWithEveryLimitOffNothingIsRecordedAndALimitSwitchedOnCountsFromThen()
+    {
+        test::PluginFixture fixture;
+        const SendAttempt attempt{"u1", "10.0.0.1", "d1", "email"};
+        {
+            auto settings = unlimited();
+            settings.smsPerMinute = 5; // counts SMS only: an email is not recorded for it
+            SendLimits off(settings, fixture.audit());
+            for (int i = 0; i < 5; ++i)
+                send(fixture, off, attempt);
+        }
+        Poco::Int64 rows = -1;
+        fixture.storage().read([&](sdk::Transaction& transaction) {
+            rows = transaction.execute("SELECT COUNT(*) FROM send_events").front().integer(0);
+        });
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), rows);
+
+        // Switched on (a reload builds new limits): the sends before it are not counted, the ones after are.
+        auto settings = unlimited();
+        settings.perUserPerHour = 2;
+        SendLimits on(settings, fixture.audit());
+        CPPUNIT_ASSERT_EQUAL(0, retryAfter(fixture, on, attempt));
+        send(fixture, on, attempt);
+        send(fixture, on, attempt);
+        CPPUNIT_ASSERT(retryAfter(fixture, on, attempt) > 0);
     }
 };
 

@@ -91,6 +91,13 @@ void SendLimits::refuse(const LimitHit& hit, const SendAttempt& attempt) const
 void SendLimits::record(sdk::Transaction& transaction, const SendAttempt& attempt,
                         Poco::Int64 timestamp) const
 {
+    // With every limit that would count it off, the row would only be pruned an hour later: a limit
+    // switched on by a reload counts from then on.
+    const bool counted = _settings.cooldownSeconds > 0 || _settings.perUserPerHour > 0 ||
+                         _settings.perIpPerHour > 0 || _settings.perDestinationPerHour > 0 ||
+                         (attempt.channel == "sms" && _settings.smsPerMinute > 0);
+    if (!counted)
+        return;
     transaction.execute("INSERT INTO send_events(user_id, ip, destination_hash, channel, created_at) "
                         "VALUES ($1, $2, $3, $4, $5)",
                         {Value(attempt.userId), Value(attempt.ip), Value(attempt.destinationHash),
