@@ -4,6 +4,7 @@
 #include "storage/Database.h"
 #include "storage/SqlScript.h"
 #include "support/TestDatabase.h"
+#include "support/TestServer.h" // waitFor
 
 #include <Poco/Exception.h>
 #include <Poco/File.h>
@@ -57,6 +58,7 @@ class StorageTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testWriteInsideReadIsAnErrorNotAnOutage);
     CPPUNIT_TEST(testBooleansAreIntegersOnEveryEngine);
     CPPUNIT_TEST(testConcurrentUnitsShareOneCommitOnSqlite);
+    CPPUNIT_TEST(testCheckpointsMoveTheWalIntoTheDatabaseFile);
     CPPUNIT_TEST(testPlaceholdersBindByTheirNumber);
     CPPUNIT_TEST(testUnitCannotEndTheSharedTransaction);
     CPPUNIT_TEST(testOneUnitsFailureNeverFailsItsNeighbours);
@@ -567,6 +569,28 @@ public:
                 _database->write([&](sdk::Transaction& transaction) { transaction.execute(control); }),
                 sdk::StorageError);
         _database->write([](sdk::Transaction& transaction) { transaction.execute("SELECT 1"); });
+    }
+
+    void testCheckpointsMoveTheWalIntoTheDatabaseFile()
+    {
+        if (_database->dialect() != sdk::Dialect::SQLite)
+            return;
+        _database->migratePlugin("notes", tableMigration());
+        const std::string file = _testDatabase->url().substr(std::string("sqlite:").size());
+        const auto before = Poco::File(file).getSize();
+        // About 2,500 pages in 50 commits, past the 1,000 pages of WAL at which a checkpoint is due.
+        for (int commit = 0; commit < 50; ++commit)
+            _database->write(
+                [&](sdk::Transaction& transaction)
+                {
+                    for (int i = 0; i < 50; ++i)
+                        transaction.execute("INSERT INTO notes(id, body) VALUES ($1, $2)",
+                                            {Value(std::to_string(commit) + "-" + std::to_string(i)),
+                                             Value(std::string(4000, 'x'))});
+                });
+        // The checkpointer thread, not the writer, copies them into the database file.
+        CPPUNIT_ASSERT(test::waitFor([&] { return Poco::File(file).getSize() >= before + 6 * 1024 * 1024; }, 20));
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(2500), count("SELECT COUNT(*) FROM notes"));
     }
 
     void testConcurrentUnitsShareOneCommitOnSqlite()

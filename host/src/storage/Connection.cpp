@@ -122,6 +122,27 @@ Connection::~Connection()
     }
 }
 
+void Connection::onWalCommit(std::function<void(int pages)> committed)
+{
+    _walCommitted = std::move(committed);
+    ::sqlite3_wal_hook(_sqlite, &Connection::walHook, this); // replaces the automatic checkpoint
+}
+
+int Connection::walHook(void* self, sqlite3*, const char*, int pages)
+{
+    static_cast<Connection*>(self)->_walCommitted(pages);
+    return SQLITE_OK;
+}
+
+int Connection::checkpoint()
+{
+    int walPages = 0, copied = 0;
+    const int result = ::sqlite3_wal_checkpoint_v2(_sqlite, nullptr, SQLITE_CHECKPOINT_PASSIVE, &walPages, &copied);
+    if (result != SQLITE_OK && result != SQLITE_BUSY) // busy: another checkpoint is running
+        failSqlite(::sqlite3_extended_errcode(_sqlite), "checkpoint");
+    return walPages - copied;
+}
+
 bool Connection::connectionLost() const
 {
     if (_pg)

@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -60,6 +61,13 @@ public:
 
     bool broken() const { return _broken; }
 
+    /// SQLite: after each commit, calls `committed` with the pages the WAL holds, in place of SQLite's
+    /// own checkpoint at 1,000 pages (which would run in the committing thread).
+    void onWalCommit(std::function<void(int pages)> committed);
+    /// SQLite: a passive checkpoint, copying what the WAL holds into the database file without waiting
+    /// for readers or the writer; returns the pages it could not copy yet (readers still use them).
+    int checkpoint();
+
     /// Drops the connection when it goes back to the pool (its session settings were changed).
     void discard() { _broken = true; }
 
@@ -93,6 +101,8 @@ private:
     unsigned long _pgStatementsPrepared = 0;
     /// Far above the statements the host and its plugins run; reached only by SQL built from values.
     static constexpr std::size_t maxCachedStatements = 512;
+    std::function<void(int)> _walCommitted;
+    static int walHook(void* self, sqlite3*, const char*, int pages);
     bool _inTransaction = false;
     bool _readOnlyTransaction = false;
     bool _broken = false;

@@ -217,6 +217,7 @@ Database::Database(const std::string& url, std::size_t poolSize, std::chrono::mi
     {
         connection->executeOnce("PRAGMA journal_mode=WAL");
         _writer = std::thread([this] { writerLoop(); });
+        _checkpointer = std::thread([this] { checkpointLoop(); });
     }
 }
 
@@ -230,6 +231,42 @@ Database::~Database()
         }
         _queueChanged.notify_all();
         _writer.join(); // after the units already queued
+        _checkpointWanted.notify_all();
+        _checkpointer.join(); // SQLite checkpoints what is left when the last connection closes
+    }
+}
+
+void Database::checkpointLoop()
+{
+    pthread_setname_np(pthread_self(), "sqlite-ckpt");
+    std::unique_ptr<Connection> connection;
+    bool failing = false;
+    for (;;)
+    {
+        {
+            std::unique_lock<std::mutex> lock(_queueMutex);
+            _checkpointWanted.wait(lock, [this] { return _stopping || _checkpointDue; });
+            if (_stopping)
+                return;
+            _checkpointDue = false;
+        }
+        try
+        {
+            if (!connection || connection->broken())
+                connection = std::make_unique<Connection>(_dialect, _connector, _connectionString);
+            connection->checkpoint();
+            if (failing)
+                logger().information("checkpoints resumed");
+            failing = false;
+        }
+        catch (const std::exception& error)
+        {
+            // The next commit asks again; meanwhile the WAL only grows. Said once, not at every commit.
+            if (!failing)
+                logger().warning("checkpoint failed: %s", std::string(error.what()));
+            failing = true;
+            connection.reset();
+        }
     }
 }
 
@@ -324,6 +361,15 @@ bool Database::commitOnce(const std::vector<PendingUnit*>& batch, bool& begun)
             _writerConnection = std::make_unique<Connection>(_dialect, _connector, _connectionString);
             // The one writer keeps a large page cache.
             _writerConnection->executeOnce("PRAGMA cache_size = -65536");
+            // Savepoints keep the pages they may have to restore in memory, not in a temporary file.
+            _writerConnection->executeOnce("PRAGMA temp_store = MEMORY");
+            _writerConnection->onWalCommit([this](int pages) {
+                if (pages < checkpointPages)
+                    return;
+                std::lock_guard<std::mutex> lock(_queueMutex);
+                _checkpointDue = true;
+                _checkpointWanted.notify_one();
+            });
         }
         Connection& connection = *_writerConnection;
         connection.begin(true);

@@ -112,6 +112,14 @@ private:
     bool _stopping = false;
     std::unique_ptr<Connection> _writerConnection; // the writer thread's own
     std::thread _writer;
+
+    // SQLite's checkpoints, on a thread and connection of their own: copying the WAL into the database
+    // file (and syncing it) no longer holds up the writer's next batch.
+    void checkpointLoop();
+    static constexpr int checkpointPages = 1000; // SQLite's own threshold
+    std::condition_variable _checkpointWanted;   // under _queueMutex
+    bool _checkpointDue = false;
+    std::thread _checkpointer;
 };
 
 } // namespace identity::host
