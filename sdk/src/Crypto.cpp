@@ -8,6 +8,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 
 namespace identity::sdk::crypto
@@ -141,6 +143,31 @@ void requireKey(const std::string& key)
         throw Poco::InvalidArgumentException("AES-256-GCM needs a 32-byte key");
 }
 } // namespace
+
+std::string timeOrderedId()
+{
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes + 6, 10) != 1)
+        throw Poco::SystemException("RAND_bytes failed");
+    const auto milliseconds = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    for (int i = 0; i < 6; ++i)
+        bytes[i] = static_cast<unsigned char>(milliseconds >> (40 - 8 * i));
+    bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x70); // version 7
+    bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80); // the RFC's variant
+    static const char digits[] = "0123456789abcdef";
+    std::string text;
+    text.reserve(36);
+    for (int i = 0; i < 16; ++i)
+    {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            text.push_back('-');
+        text.push_back(digits[bytes[i] >> 4]);
+        text.push_back(digits[bytes[i] & 0x0F]);
+    }
+    return text;
+}
 
 std::string aesGcmSeal(const std::string& key, const std::string& plaintext, const std::string& associatedData)
 {

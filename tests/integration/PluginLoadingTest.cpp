@@ -7,6 +7,8 @@
 #include <Poco/FileStream.h>
 #include <Poco/StreamCopier.h>
 
+#include "identity/sdk/Version.h"
+
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <fcntl.h>
@@ -67,18 +69,22 @@ public:
 
     void testManifestForAnotherSdkMajorIsRefused()
     {
+        const std::string nextMajor = std::to_string(IDENTITY_SDK_VERSION_MAJOR + 1) + ".0";
+        const std::string ours =
+            std::to_string(IDENTITY_SDK_VERSION_MAJOR) + "." + std::to_string(IDENTITY_SDK_VERSION_MINOR);
         const std::string folder = Poco::TemporaryFile::tempName();
         Poco::File(folder).createDirectories();
         {
             Poco::FileOutputStream out(folder + "/plugin.json");
-            out << "{\"name\":\"reauthenticate\",\"version\":\"9.0.0\",\"sdk_version\":\"4.0\",\"library\":\""
+            out << "{\"name\":\"reauthenticate\",\"version\":\"9.0.0\",\"sdk_version\":\"" << nextMajor
+                << "\",\"library\":\""
                 << plugin("reauthenticate/libreauthenticate.so") << "\",\"class\":\"ReauthenticatePlugin\"}";
         }
         TestServer server(Overrides{{"plugins.reauthenticate.manifest", folder + "/plugin.json"}});
         std::string error;
         CPPUNIT_ASSERT_EQUAL(std::string("failed"), statusOf(server, "reauthenticate", error));
-        CPPUNIT_ASSERT_MESSAGE(error, error.find("SDK 4.0") != std::string::npos);
-        CPPUNIT_ASSERT_MESSAGE(error, error.find("SDK 3.0") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("SDK " + nextMajor) != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(error, error.find("SDK " + ours) != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(404, server.post("/auth/v1/user/reauthenticate", "{}").status);
         CPPUNIT_ASSERT_EQUAL(200, server.request("GET", "/healthz").status);
         Poco::File(folder).remove(true);

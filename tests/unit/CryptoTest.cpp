@@ -3,6 +3,10 @@
 
 #include <Poco/Exception.h>
 
+#include <chrono>
+#include <regex>
+#include <set>
+
 #include <cppunit/extensions/HelperMacros.h>
 
 using namespace identity::sdk;
@@ -16,9 +20,39 @@ class CryptoTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testAesGcmIsBoundToItsAssociatedData);
     CPPUNIT_TEST(testConstantTimeEquals);
     CPPUNIT_TEST(testMaskHidesMostOfAddressesAndNumbers);
+    CPPUNIT_TEST(testTimeOrderedIdsAreVersion7UuidsThatSortByTime);
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    void testTimeOrderedIdsAreVersion7UuidsThatSortByTime()
+    {
+        const auto millisecondsNow = [] {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        };
+        const long long before = millisecondsNow();
+        const std::string id = crypto::timeOrderedId();
+        const long long after = millisecondsNow();
+        CPPUNIT_ASSERT(std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+        // The first 48 bits are the Unix time in milliseconds.
+        const long long stamp = std::stoll(id.substr(0, 8) + id.substr(9, 4), nullptr, 16);
+        CPPUNIT_ASSERT(stamp >= before && stamp <= after);
+
+        // Within a millisecond the rest is random; across milliseconds the text sorts by time.
+        std::set<std::string> seen;
+        std::string previous = crypto::timeOrderedId();
+        for (int i = 0; i < 1000; ++i)
+            CPPUNIT_ASSERT(seen.insert(crypto::timeOrderedId()).second);
+        const long long start = millisecondsNow();
+        while (millisecondsNow() == start) // the next millisecond, not a sleep
+        {
+        }
+        const std::string later = crypto::timeOrderedId();
+        CPPUNIT_ASSERT(later.substr(0, 13) > previous.substr(0, 13));
+        CPPUNIT_ASSERT(later > previous);
+    }
+
     void testHmacSha256MatchesRfc4231()
     {
         CPPUNIT_ASSERT_EQUAL(std::string("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),

@@ -25,6 +25,12 @@ IDENTITY_SDK_API std::string base64UrlEncode(const std::string& bytes);
 /// Strict: throws Poco::DataFormatException on characters outside the alphabet or on padding.
 IDENTITY_SDK_API std::string base64UrlDecode(const std::string& text);
 
+/// A new UUID version 7 (RFC 9562) in its lowercase text form: 48 bits of Unix time in milliseconds,
+/// then 74 random bits. Row ids made this way are inserted at the end of their index instead of at a
+/// random page, so a commit of many rows writes few pages. It tells when the row was made; use a random
+/// token where that must stay secret. (Since SDK 3.1.)
+IDENTITY_SDK_API std::string timeOrderedId();
+
 /// AES-256-GCM with a random 96-bit nonce: nonce || ciphertext || 16-byte tag. `key` is 32 bytes;
 /// `associatedData` is authenticated, not encrypted (bind the ciphertext to its row).
 IDENTITY_SDK_API std::string aesGcmSeal(const std::string& key, const std::string& plaintext,
