@@ -276,6 +276,7 @@ struct Database::PendingUnit
     const Work* work;
     std::exception_ptr error;
     bool done = false;
+    std::condition_variable finished; // its caller's alone: a batch wakes its own callers, no others
 };
 
 void Database::writerLoop()
@@ -298,12 +299,15 @@ void Database::writerLoop()
         const std::size_t commits = commitTogether(batch);
         {
             std::lock_guard<std::mutex> lock(_queueMutex);
-            for (PendingUnit* unit : batch)
-                unit->done = true;
             _statistics.units += batch.size();
             _statistics.commits += commits;
+            // Under the lock: a caller that sees `done` returns and destroys its unit, condition and all.
+            for (PendingUnit* unit : batch)
+            {
+                unit->done = true;
+                unit->finished.notify_one();
+            }
         }
-        _unitsDone.notify_all();
     }
 }
 
@@ -531,14 +535,14 @@ void Database::write(const Work& work)
     // before its changes are durable.
     if (insideUnit)
         throw sdk::StorageError("a unit of work cannot start another one: use the transaction it was given");
-    PendingUnit unit{&work, nullptr};
+    PendingUnit unit{&work, nullptr, false, {}};
     {
         std::unique_lock<std::mutex> lock(_queueMutex);
         if (_stopping)
             throw sdk::StorageUnavailable("the storage is stopping");
         _queue.push_back(&unit);
         _queueChanged.notify_one();
-        _unitsDone.wait(lock, [&] { return unit.done; });
+        unit.finished.wait(lock, [&] { return unit.done; });
     }
     if (unit.error)
         std::rethrow_exception(unit.error);

@@ -107,7 +107,6 @@ private:
     mutable std::mutex _queueMutex;
     WriteStatistics _statistics; // under _queueMutex
     std::condition_variable _queueChanged;
-    std::condition_variable _unitsDone;
     std::deque<PendingUnit*> _queue;
     bool _stopping = false;
     std::unique_ptr<Connection> _writerConnection; // the writer thread's own
