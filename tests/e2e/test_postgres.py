@@ -247,7 +247,12 @@ class TwoInstancesTest(unittest.TestCase):
         self.assertEqual(self.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"),
                          "1,2")
         self.assertEqual(self.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM plugin_migrations "
-                                  "WHERE plugin = 'reauthenticate'"), "1,2,3")
+                                  "WHERE plugin = 'reauthenticate'"), ",".join(map(str, self.plugin_versions())))
+
+    def plugin_versions(self):
+        """The versions of the plugin's PostgreSQL migrations, from its files."""
+        folder = os.path.join(self.plugin_dir, "schema", "postgresql")
+        return sorted(int(name[:4]) for name in os.listdir(folder) if name[:4].isdigit() and name.endswith(".sql"))
 
     def test_2_code_requested_through_a_is_spent_through_b(self):
         name, password, address = self.new_user(self.a)
@@ -369,7 +374,9 @@ class TwoInstancesTest(unittest.TestCase):
     def test_7_plugin_only_schema_change_applies_with_no_host_change(self):
         folder = os.path.join(self.plugin_dir, "schema", "postgresql")
         host_versions = self.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")
-        with open(os.path.join(folder, "0004_code_note.sql"), "w", encoding="utf-8") as f:
+        version = max(self.plugin_versions()) + 1
+        migration = os.path.join(folder, "%04d_code_note.sql" % version)
+        with open(migration, "w", encoding="utf-8") as f:
             f.write("-- A plugin-only change: a column the host knows nothing of.\n"
                     "ALTER TABLE verification_codes ADD COLUMN note TEXT NOT NULL DEFAULT '';\n")
         try:
@@ -378,7 +385,7 @@ class TwoInstancesTest(unittest.TestCase):
             self.assertEqual(self.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = "
                                       "'verification_codes' AND column_name = 'note'"), "1")
             self.assertEqual(self.sql("SELECT max(version) FROM plugin_migrations WHERE plugin = 'reauthenticate'"),
-                             "4")
+                             str(version))
             self.assertEqual(self.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                                       "schema_migrations"), host_versions)
             # The reloaded plugin serves on the new schema; A, still on the old build, too.
@@ -389,7 +396,7 @@ class TwoInstancesTest(unittest.TestCase):
             token = self.signin(self.a, name, password)
             self.assertEqual(self.request_code(self.a, token).status, 200)
         finally:
-            os.remove(os.path.join(folder, "0004_code_note.sql"))
+            os.remove(migration)
 
     def test_8_kill_nine_mid_delivery_other_instance_delivers_claimed_messages_after_the_lease(self):
         # A slow provider for these users: whichever worker claims a batch is still sending it.
