@@ -14,6 +14,8 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -59,6 +61,7 @@ class StorageTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testBooleansAreIntegersOnEveryEngine);
     CPPUNIT_TEST(testConcurrentUnitsShareOneCommitOnSqlite);
     CPPUNIT_TEST(testCheckpointsMoveTheWalIntoTheDatabaseFile);
+    CPPUNIT_TEST(testWalStartsOverWhileReadersNeverPause);
     CPPUNIT_TEST(testPlaceholdersBindByTheirNumber);
     CPPUNIT_TEST(testUnitCannotEndTheSharedTransaction);
     CPPUNIT_TEST(testOneUnitsFailureNeverFailsItsNeighbours);
@@ -591,6 +594,50 @@ public:
         // The checkpointer thread, not the writer, copies them into the database file.
         CPPUNIT_ASSERT(test::waitFor([&] { return Poco::File(file).getSize() >= before + 6 * 1024 * 1024; }, 20));
         CPPUNIT_ASSERT_EQUAL(Poco::Int64(2500), count("SELECT COUNT(*) FROM notes"));
+    }
+
+    void testWalStartsOverWhileReadersNeverPause()
+    {
+        if (_database->dialect() != sdk::Dialect::SQLite)
+            return;
+        _database->migratePlugin("notes", tableMigration());
+        // Readers that never pause: SQLite alone would never find a moment to start the WAL over, and
+        // would append to it for ever.
+        std::atomic<bool> stop{false};
+        std::vector<std::thread> readers;
+        for (int r = 0; r < 3; ++r)
+            readers.emplace_back([&] {
+                while (!stop)
+                    _database->read([](sdk::Transaction& transaction) { transaction.execute("SELECT COUNT(*) FROM notes"); });
+            });
+        // About 12,000 pages, three times the 4,000 past which the writer starts the WAL over.
+        for (int commit = 0; commit < 240; ++commit)
+            _database->write(
+                [&](sdk::Transaction& transaction)
+                {
+                    for (int i = 0; i < 50; ++i)
+                        transaction.execute("INSERT INTO notes(id, body) VALUES ($1, $2)",
+                                            {Value(std::to_string(commit) + "-" + std::to_string(i)),
+                                             Value(std::string(4000, 'x'))});
+                });
+        stop = true;
+        for (auto& reader : readers)
+            reader.join();
+        // How many pages the WAL holds now, asked of SQLite on a connection of the test's own.
+        sqlite3* raw = nullptr;
+        CPPUNIT_ASSERT_EQUAL(SQLITE_OK, ::sqlite3_open(_testDatabase->url().substr(7).c_str(), &raw));
+        int walPages = -1;
+        CPPUNIT_ASSERT(test::waitFor([&] { // busy (first column 1) while the storage's own checkpoint runs
+            sqlite3_stmt* statement = nullptr;
+            ::sqlite3_prepare_v2(raw, "PRAGMA wal_checkpoint(PASSIVE)", -1, &statement, nullptr);
+            const bool ran = ::sqlite3_step(statement) == SQLITE_ROW && ::sqlite3_column_int(statement, 0) == 0;
+            walPages = ::sqlite3_column_int(statement, 1);
+            ::sqlite3_finalize(statement);
+            return ran;
+        }));
+        ::sqlite3_close(raw);
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(walPages) + " pages in the WAL", walPages >= 0 && walPages < 8000);
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(12000), count("SELECT COUNT(*) FROM notes"));
     }
 
     void testConcurrentUnitsShareOneCommitOnSqlite()

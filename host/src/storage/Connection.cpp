@@ -140,7 +140,18 @@ int Connection::checkpoint()
     const int result = ::sqlite3_wal_checkpoint_v2(_sqlite, nullptr, SQLITE_CHECKPOINT_PASSIVE, &walPages, &copied);
     if (result != SQLITE_OK && result != SQLITE_BUSY) // busy: another checkpoint is running
         failSqlite(::sqlite3_extended_errcode(_sqlite), "checkpoint");
-    return walPages - copied;
+    return copied;
+}
+
+bool Connection::restartWal(int waitMillis)
+{
+    ::sqlite3_busy_timeout(_sqlite, waitMillis);
+    int walPages = 0, copied = 0;
+    const int result = ::sqlite3_wal_checkpoint_v2(_sqlite, nullptr, SQLITE_CHECKPOINT_RESTART, &walPages, &copied);
+    ::sqlite3_busy_timeout(_sqlite, 10000); // as every connection has it (PRAGMA busy_timeout above)
+    if (result != SQLITE_OK && result != SQLITE_BUSY)
+        failSqlite(::sqlite3_extended_errcode(_sqlite), "checkpoint");
+    return result == SQLITE_OK;
 }
 
 bool Connection::connectionLost() const

@@ -65,8 +65,14 @@ public:
     /// own checkpoint at 1,000 pages (which would run in the committing thread).
     void onWalCommit(std::function<void(int pages)> committed);
     /// SQLite: a passive checkpoint, copying what the WAL holds into the database file without waiting
-    /// for readers or the writer; returns the pages it could not copy yet (readers still use them).
+    /// for readers or the writer; returns how many of the WAL's pages (from its start) are now in the
+    /// database file.
     int checkpoint();
+    /// SQLite: starts the WAL over once every page of it is in the database file, waiting at most
+    /// `waitMillis` for readers to leave it (SQLITE_CHECKPOINT_RESTART); false when they did not. The
+    /// writer calls it between batches: with readers that never pause, SQLite would otherwise append
+    /// to the WAL for ever.
+    bool restartWal(int waitMillis);
 
     /// Drops the connection when it goes back to the pool (its session settings were changed).
     void discard() { _broken = true; }

@@ -254,7 +254,7 @@ void Database::checkpointLoop()
         {
             if (!connection || connection->broken())
                 connection = std::make_unique<Connection>(_dialect, _connector, _connectionString);
-            connection->checkpoint();
+            _checkpointedPages = connection->checkpoint();
             if (failing)
                 logger().information("checkpoints resumed");
             failing = false;
@@ -297,6 +297,7 @@ void Database::writerLoop()
             }
         }
         const std::size_t commits = commitTogether(batch);
+        restartWalIfLong();
         {
             std::lock_guard<std::mutex> lock(_queueMutex);
             _statistics.units += batch.size();
@@ -308,6 +309,29 @@ void Database::writerLoop()
                 unit->finished.notify_one();
             }
         }
+    }
+}
+
+void Database::restartWalIfLong()
+{
+    if (_walPages < _restartAt || _checkpointedPages.load() < _walPages - checkpointPages)
+        return;
+    _restartAt = _walPages + checkpointPages; // when readers do not let it: again 1,000 pages later
+    std::lock_guard<std::mutex> writer(_writeMutex);
+    try
+    {
+        // Blocks the writer (this thread) for the last pages' copy, one sync of the database file, and at
+        // most 20 ms of readers finishing; when they do not, the next batch tries again.
+        if (_writerConnection && !_writerConnection->broken() && _writerConnection->restartWal(20))
+        {
+            _walPages = 0;
+            _checkpointedPages = 0;
+            _restartAt = restartPages;
+        }
+    }
+    catch (const std::exception& error)
+    {
+        logger().warning("restarting the WAL failed: %s", std::string(error.what()));
     }
 }
 
@@ -367,8 +391,15 @@ bool Database::commitOnce(const std::vector<PendingUnit*>& batch, bool& begun)
             _writerConnection->executeOnce("PRAGMA cache_size = -65536");
             // Savepoints keep the pages they may have to restore in memory, not in a temporary file.
             _writerConnection->executeOnce("PRAGMA temp_store = MEMORY");
+            // Readers that never pause keep SQLite from starting the WAL over after a checkpoint, and the
+            // WAL then only grows: a checkpoint is due once 1,000 pages were added since the last one,
+            // not at every commit past 1,000. After the WAL was started over, from its start.
+            _writerConnection->executeOnce("PRAGMA journal_size_limit = 67108864"); // truncated when reset
             _writerConnection->onWalCommit([this](int pages) {
-                if (pages < checkpointPages)
+                _walPages = pages;
+                const int checkpointed = _checkpointedPages.load();
+                const int since = pages >= checkpointed ? pages - checkpointed : pages;
+                if (since < checkpointPages)
                     return;
                 std::lock_guard<std::mutex> lock(_queueMutex);
                 _checkpointDue = true;

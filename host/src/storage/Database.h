@@ -6,6 +6,7 @@
 #include "identity/sdk/Storage.h"
 
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -118,6 +119,13 @@ private:
     static constexpr int checkpointPages = 1000; // SQLite's own threshold
     std::condition_variable _checkpointWanted;   // under _queueMutex
     bool _checkpointDue = false;
+    std::atomic<int> _checkpointedPages{0}; // of the WAL, from its start, as the last checkpoint left it
+    /// The writer thread's: the WAL's pages after its last commit. Past restartPages (16 MiB), once the
+    /// checkpointer has copied all but the last 1,000, the writer starts the WAL over between batches.
+    int _walPages = 0;
+    static constexpr int restartPages = 4000;
+    int _restartAt = restartPages;
+    void restartWalIfLong();
     std::thread _checkpointer;
 };
 
