@@ -6,7 +6,9 @@
 #include <sqlite3.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 namespace identity::host
 {
@@ -143,9 +145,23 @@ int Connection::checkpoint()
     return copied;
 }
 
+namespace
+{
+/// A busy handler that yields instead of sleeping: readers leave the WAL within microseconds, and SQLite's
+/// own handler would sleep a whole millisecond first.
+int yieldUntil(void* deadline, int)
+{
+    if (std::chrono::steady_clock::now() >= *static_cast<std::chrono::steady_clock::time_point*>(deadline))
+        return 0;
+    std::this_thread::yield();
+    return 1;
+}
+} // namespace
+
 bool Connection::restartWal(int waitMillis)
 {
-    ::sqlite3_busy_timeout(_sqlite, waitMillis);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(waitMillis);
+    ::sqlite3_busy_handler(_sqlite, &yieldUntil, &deadline);
     int walPages = 0, copied = 0;
     const int result = ::sqlite3_wal_checkpoint_v2(_sqlite, nullptr, SQLITE_CHECKPOINT_RESTART, &walPages, &copied);
     ::sqlite3_busy_timeout(_sqlite, 10000); // as every connection has it (PRAGMA busy_timeout above)

@@ -314,14 +314,16 @@ void Database::writerLoop()
 
 void Database::restartWalIfLong()
 {
-    if (_walPages < _restartAt || _checkpointedPages.load() < _walPages - checkpointPages)
+    // Right after a checkpoint, while little is left to copy: the writer waits for that copy.
+    if (_walPages < _restartAt || _checkpointedPages.load() < _walPages - restartLeftover)
         return;
     _restartAt = _walPages + checkpointPages; // when readers do not let it: again 1,000 pages later
     std::lock_guard<std::mutex> writer(_writeMutex);
     try
     {
         // Blocks the writer (this thread) for the last pages' copy, one sync of the database file, and at
-        // most 20 ms of readers finishing; when they do not, the next batch tries again.
+        // most 20 ms of readers finishing (yielding, not sleeping); when they do not, it tries again
+        // 1,000 pages later.
         if (_writerConnection && !_writerConnection->broken() && _writerConnection->restartWal(20))
         {
             _walPages = 0;

@@ -121,9 +121,11 @@ private:
     bool _checkpointDue = false;
     std::atomic<int> _checkpointedPages{0}; // of the WAL, from its start, as the last checkpoint left it
     /// The writer thread's: the WAL's pages after its last commit. Past restartPages (16 MiB), once the
-    /// checkpointer has copied all but the last 1,000, the writer starts the WAL over between batches.
+    /// checkpointer has copied all but the last restartLeftover, the writer starts the WAL over between
+    /// batches.
     int _walPages = 0;
     static constexpr int restartPages = 4000;
+    static constexpr int restartLeftover = 200;
     int _restartAt = restartPages;
     void restartWalIfLong();
     std::thread _checkpointer;
