@@ -1,10 +1,22 @@
-// Throughput and latency of POST /auth/v1/user/reauthenticate (email_code over maildir, phone_code over
-// the SMS log, limits off) next to GET /healthz in the same run, against real hosts in this process (the
-// real plugin library), over loopback HTTP with keep-alive connections, the clients spread round robin
-// over the instances.
+// Throughput, latency and CPU cost of the write path against real hosts in this process (the real
+// plugin library), over loopback HTTP with keep-alive connections, the clients spread round robin over
+// the instances, every send limit off. In one run, on the same host(s):
+//
+//   GET /healthz                       the floor: routing, a database ping, the JSON answer
+//   reauthenticate email_code          the maildir notifier (the configuration a newcomer runs)
+//   reauthenticate phone_code          the log notifier
+//   ... at half load                   email_code paced at half the rate just measured (open loop,
+//                                      latency from each request's scheduled start)
+//   sudo with a code                   each client asks for an SMS code, waits for the delivery worker
+//                                      to write it to the SMS log, and exchanges it for a sudo token;
+//                                      the latency is the sudo request's alone
+//   refresh                            each client rotates its own refresh token
+//   sign-in                            PBKDF2 (600,000 rounds) per request
 //
 //   identity-bench [--clients=N] [--seconds=S] [--users=U] [--storage=URL] [--instances=I]
 //
+// Besides requests/s and latency it prints the process's CPU time per request (server and clients
+// together: user + system, getrusage), which moves far less than requests/s on a shared machine.
 // --storage defaults to SQLite in a temporary folder; with a postgresql:// URL (scripts/bench-postgres
 // starts a temporary PostgreSQL and runs this with one instance and with two), --instances hosts share it.
 #include "app/IdentityServer.h"
@@ -24,14 +36,20 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <pthread.h>
-#include <vector>
+#include <sys/resource.h>
 
 using namespace identity;
 using Clock = std::chrono::steady_clock;
@@ -43,6 +61,13 @@ struct Result
     std::vector<double> latenciesMs;
     long ok = 0;
     long failed = 0;
+};
+
+struct Summary
+{
+    double rate = 0;
+    double p50 = 0;
+    double p99 = 0;
 };
 
 int get(Poco::Net::HTTPClientSession& session, const std::string& path, std::string& answer)
@@ -78,20 +103,111 @@ std::string field(const std::string& json, const std::string& key)
     return parser.parse(json).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>(key);
 }
 
-void report(const char* name, Result& all, double seconds, int clients)
+double cpuSeconds()
+{
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+Summary report(const char* name, Result& all, double seconds, int clients, double cpu)
 {
     std::sort(all.latenciesMs.begin(), all.latenciesMs.end());
     auto percentile = [&](double p) {
         return all.latenciesMs.empty() ? 0.0 : all.latenciesMs[static_cast<std::size_t>(p * (all.latenciesMs.size() - 1))];
     };
-    std::printf("%-28s clients=%-3d requests=%-7ld failed=%-4ld %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms\n", name,
-                clients, all.ok, all.failed, all.ok / seconds, percentile(0.50), percentile(0.99));
+    const long requests = all.ok + all.failed;
+    Summary summary{all.ok / seconds, percentile(0.50), percentile(0.99)};
+    std::printf("%-36s clients=%-3d requests=%-7ld failed=%-4ld %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   "
+                "cpu %6.0f us/req\n",
+                name, clients, all.ok, all.failed, summary.rate, summary.p50, summary.p99,
+                requests ? cpu / static_cast<double>(requests) * 1e6 : 0.0);
+    std::fflush(stdout);
+    return summary;
 }
+
+/// The codes the `log` SMS notifier writes, by phone number: one thread follows the file.
+class SmsCodes
+{
+public:
+    /// Codes sent from now on: what the file already holds is skipped.
+    explicit SmsCodes(std::string path) : _path(std::move(path)), _in(_path)
+    {
+        _in.seekg(0, std::ios::end);
+        _thread = std::thread([this] { follow(); });
+    }
+    ~SmsCodes()
+    {
+        _stopping = true;
+        _thread.join();
+    }
+
+    /// How many codes went to `to` so far.
+    long count(const std::string& to)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _codes[to].first;
+    }
+
+    /// The code after the `seen`-th that went to `to`; empty after 10 s.
+    std::string next(const std::string& to, long seen)
+    {
+        std::unique_lock<std::mutex> lock(_mutex);
+        _arrived.wait_for(lock, std::chrono::seconds(10), [&] { return _codes[to].first > seen; });
+        return _codes[to].first > seen ? _codes[to].second : std::string();
+    }
+
+private:
+    void follow()
+    {
+        std::ifstream& in = _in;
+        std::string pending;
+        while (!_stopping)
+        {
+            std::string line;
+            bool any = false;
+            while (std::getline(in, line))
+            {
+                if (in.eof()) // a line still being written: keep it for the next round
+                {
+                    pending += line;
+                    break;
+                }
+                line = pending + line;
+                pending.clear();
+                any = true;
+                const auto to = line.find("\"to\":\"");
+                const auto code = line.find("code is ");
+                if (to == std::string::npos || code == std::string::npos)
+                    continue;
+                const std::string phone = line.substr(to + 6, line.find('"', to + 6) - to - 6);
+                std::lock_guard<std::mutex> lock(_mutex);
+                auto& entry = _codes[phone];
+                ++entry.first;
+                entry.second = line.substr(code + 8, 6);
+            }
+            in.clear();
+            if (any)
+                _arrived.notify_all();
+            else
+                std::this_thread::sleep_for(std::chrono::microseconds(500)); // a benchmark, not a test
+        }
+    }
+
+    std::string _path;
+    std::ifstream _in;
+    std::mutex _mutex;
+    std::condition_variable _arrived;
+    std::map<std::string, std::pair<long, std::string>> _codes;
+    std::atomic<bool> _stopping{false};
+    std::thread _thread;
+};
 } // namespace
 
 int main(int argc, char** argv)
 {
-    int clients = 8, users = 16, instances = 1;
+    int clients = 32, users = 16, instances = 1;
     double seconds = 5;
     std::string storage;
     for (int i = 1; i < argc; ++i)
@@ -106,6 +222,12 @@ int main(int argc, char** argv)
             storage = argv[i] + 10;
         else if (std::strncmp(argv[i], "--instances=", 12) == 0)
             instances = std::max(1, std::atoi(argv[i] + 12));
+        else
+        {
+            std::fprintf(stderr, "usage: identity-bench [--clients=N] [--seconds=S] [--users=U] [--storage=URL] "
+                                 "[--instances=I]\n");
+            return 2;
+        }
     }
     if (instances > 1 && storage.rfind("postgres", 0) != 0)
     {
@@ -130,6 +252,7 @@ int main(int argc, char** argv)
              {plugin + "email.maildir.path", folder + "/mail"},
              {plugin + "sms.notifier", "log"},
              {plugin + "sms.log.path", folder + "/sms.log"},
+             {plugin + "delivery.poll_ms", "10"}, // the sudo phase waits for each code's delivery
              {plugin + "limits.cooldown_seconds", "0"},
              {plugin + "limits.per_user_per_hour", "0"},
              {plugin + "limits.per_ip_per_hour", "0"},
@@ -148,30 +271,39 @@ int main(int argc, char** argv)
     host::IdentityServer& server = *servers.front();
     std::printf("storage: %s, %d instance(s); setting up %d users (PBKDF2: about 0.3 s each)…\n",
                 server.database().displayUrl().c_str(), instances, users);
-    std::vector<std::string> tokens;
+    std::vector<std::string> tokens, refreshTokens, phones;
     Poco::Net::HTTPClientSession setup("127.0.0.1", server.port());
     setup.setKeepAlive(true);
     const std::string stamp = std::to_string(std::time(nullptr)); // names of their own on a reused database
+    const std::string password = "Bench-Password-1";
+    std::vector<std::string> names;
     for (int u = 0; u < users; ++u)
     {
         host::User user;
         user.username = "bench" + stamp + "-" + std::to_string(u);
         user.email = user.username + "@example.com";
         user.phoneNumber = "+86138" + stamp.substr(stamp.size() - 4) + std::to_string(10000 + u);
-        server.createUser(user, "Bench-Password-1");
+        server.createUser(user, password);
         std::string answer;
-        post(setup, "/auth/v1/signin", "{\"username\":\"" + user.username + "\",\"password\":\"Bench-Password-1\"}", "",
+        post(setup, "/auth/v1/signin", "{\"username\":\"" + user.username + "\",\"password\":\"" + password + "\"}", "",
              answer);
         tokens.push_back(field(answer, "access_token"));
+        refreshTokens.push_back(field(answer, "refresh_token"));
+        phones.push_back(user.phoneNumber);
+        names.push_back(user.username);
     }
 
-    auto run = [&](const char* name, const std::function<int(Poco::Net::HTTPClientSession&, int, std::string&)>& call) {
-        std::vector<Result> results(clients);
-        std::vector<std::thread> threads;
-        const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+    using Call = std::function<int(Poco::Net::HTTPClientSession&, int, std::string&, double&)>;
+    // Closed loop: each client sends its next request when the last one is answered. A call may time
+    // only part of what it does (it sets `ms`); by default the whole call is timed.
+    auto run = [&](const char* name, int threads, double duration, const Call& call) {
+        std::vector<Result> results(threads);
+        std::vector<std::thread> workers;
+        const double cpuBefore = cpuSeconds();
         const auto started = Clock::now();
-        for (int c = 0; c < clients; ++c)
-            threads.emplace_back([&, c] {
+        const auto deadline = started + std::chrono::duration<double>(duration);
+        for (int c = 0; c < threads; ++c)
+            workers.emplace_back([&, c] {
                 pthread_setname_np(pthread_self(), "bench-client");
                 Poco::Net::HTTPClientSession session("127.0.0.1", servers[c % servers.size()]->port());
                 session.setKeepAlive(true); // without it Poco's client opens a new connection for every request
@@ -179,14 +311,16 @@ int main(int argc, char** argv)
                 while (Clock::now() < deadline)
                 {
                     const auto t0 = Clock::now();
-                    const int status = call(session, c, answer);
-                    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+                    double ms = -1;
+                    const int status = call(session, c, answer, ms);
+                    if (ms < 0)
+                        ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
                     results[c].latenciesMs.push_back(ms);
                     status == 200 ? ++results[c].ok : ++results[c].failed;
                 }
             });
-        for (auto& thread : threads)
-            thread.join();
+        for (auto& worker : workers)
+            worker.join();
         const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
         Result all;
         for (auto& r : results)
@@ -195,18 +329,125 @@ int main(int argc, char** argv)
             all.failed += r.failed;
             all.latenciesMs.insert(all.latenciesMs.end(), r.latenciesMs.begin(), r.latenciesMs.end());
         }
-        report(name, all, elapsed, clients);
+        return report(name, all, elapsed, threads, cpuSeconds() - cpuBefore);
+    };
+    // Open loop at `rate` requests/s over all clients: each request has a scheduled start, and its
+    // latency counts from then, so a stall is not hidden by the requests it delayed.
+    auto paced = [&](const char* name, double rate, double duration, const Call& call) {
+        std::vector<Result> results(clients);
+        std::vector<std::thread> workers;
+        const double cpuBefore = cpuSeconds();
+        const auto started = Clock::now();
+        const auto interval = std::chrono::duration<double>(clients / rate);
+        for (int c = 0; c < clients; ++c)
+            workers.emplace_back([&, c] {
+                pthread_setname_np(pthread_self(), "bench-client");
+                Poco::Net::HTTPClientSession session("127.0.0.1", servers[c % servers.size()]->port());
+                session.setKeepAlive(true);
+                std::string answer;
+                // Clients spread over the interval, not all at its start.
+                auto next = started + std::chrono::duration_cast<Clock::duration>(interval * (double(c) / clients));
+                const auto deadline = started + std::chrono::duration<double>(duration);
+                while (next < deadline)
+                {
+                    std::this_thread::sleep_until(next);
+                    double ms = -1;
+                    const int status = call(session, c, answer, ms);
+                    results[c].latenciesMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - next).count());
+                    status == 200 ? ++results[c].ok : ++results[c].failed;
+                    next += std::chrono::duration_cast<Clock::duration>(interval);
+                }
+            });
+        for (auto& worker : workers)
+            worker.join();
+        const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+        Result all;
+        for (auto& r : results)
+        {
+            all.ok += r.ok;
+            all.failed += r.failed;
+            all.latenciesMs.insert(all.latenciesMs.end(), r.latenciesMs.begin(), r.latenciesMs.end());
+        }
+        return report(name, all, elapsed, clients, cpuSeconds() - cpuBefore);
     };
 
-    run("GET /healthz", [&](Poco::Net::HTTPClientSession& session, int, std::string& answer) {
+    // Waits until the delivery workers have sent or dropped every queued message, and says how long
+    // that took: a worker that cannot keep up shows here, not in the requests/s.
+    auto drain = [&] {
+        const auto started = Clock::now();
+        Poco::Int64 unsent = 1;
+        while (unsent > 0 && Clock::now() - started < std::chrono::seconds(120))
+        {
+            server.database().read([&](sdk::Transaction& transaction) {
+                unsent = transaction.execute("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+                             .front()
+                             .integer(0);
+            });
+            if (unsent > 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        Poco::Int64 delivered = 0, cancelled = 0;
+        server.database().read([&](sdk::Transaction& transaction) {
+            delivered = transaction.execute("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'").front().integer(0);
+            cancelled = transaction.execute("SELECT COUNT(*) FROM outbox WHERE status = 'cancelled'").front().integer(0);
+        });
+        std::printf("  outbox drained %.2f s after the phase (so far: %lld delivered, %lld cancelled as their code was "
+                    "replaced, %lld unsent)\n",
+                    std::chrono::duration<double>(Clock::now() - started).count(), static_cast<long long>(delivered),
+                    static_cast<long long>(cancelled), static_cast<long long>(unsent));
+    };
+
+    const Summary healthz = run("GET /healthz", clients, seconds, [&](auto& session, int, std::string& answer, double&) {
         return get(session, "/healthz", answer);
     });
-    run("reauthenticate email_code", [&](Poco::Net::HTTPClientSession& session, int c, std::string& answer) {
+    const Call email = [&](Poco::Net::HTTPClientSession& session, int c, std::string& answer, double&) {
         return post(session, "/auth/v1/user/reauthenticate", "{\"verify_opt\":\"email_code\"}", tokens[c], answer);
-    });
-    run("reauthenticate phone_code", [&](Poco::Net::HTTPClientSession& session, int c, std::string& answer) {
+    };
+    const Summary peak = run("reauthenticate email_code", clients, seconds, email);
+    drain();
+    run("reauthenticate phone_code", clients, seconds, [&](auto& session, int c, std::string& answer, double&) {
         return post(session, "/auth/v1/user/reauthenticate", "{\"verify_opt\":\"phone_code\"}", tokens[c], answer);
     });
+    drain();
+    const Summary half = paced("email_code at half that rate", peak.rate / 2, seconds, email);
+    drain();
+    std::printf("  email_code: %.2f x /healthz; at half load p99 = %.1f x p50\n", peak.rate / healthz.rate,
+                half.p50 > 0 ? half.p99 / half.p50 : 0.0);
+
+    {
+        SmsCodes codes(folder + "/sms.log");
+        run("sudo with a code (send, deliver, sudo)", clients, seconds,
+            [&](Poco::Net::HTTPClientSession& session, int c, std::string& answer, double& ms) {
+                const long seen = codes.count(phones[c]);
+                if (post(session, "/auth/v1/user/reauthenticate", "{\"verify_opt\":\"phone_code\"}", tokens[c],
+                         answer) != 200)
+                    return 0;
+                const std::string code = codes.next(phones[c], seen);
+                if (code.empty())
+                    return 0;
+                const auto t0 = Clock::now();
+                const int status = post(session, "/auth/v1/user/sudo", "{\"verification_code\":\"" + code + "\"}",
+                                        tokens[c], answer);
+                ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+                return status;
+            });
+    }
+    run("refresh", clients, seconds, [&](Poco::Net::HTTPClientSession& session, int c, std::string& answer, double&) {
+        const int status =
+            post(session, "/auth/v1/token",
+                 "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"" + refreshTokens[c] + "\"}", "", answer);
+        if (status == 200)
+            refreshTokens[c] = field(answer, "refresh_token");
+        return status;
+    });
+    run("sign-in (PBKDF2)", clients, seconds, [&](Poco::Net::HTTPClientSession& session, int c, std::string& answer, double&) {
+        return post(session, "/auth/v1/signin",
+                    "{\"username\":\"" + names[c] + "\",\"password\":\"" + password + "\"}", "", answer);
+    });
+
+    const auto statistics = server.database().writeStatistics();
+    std::printf("writes: %zu units of work in %zu commits (%.1f per commit)\n", statistics.units, statistics.commits,
+                statistics.commits ? double(statistics.units) / double(statistics.commits) : 0.0);
     for (auto& instance : servers)
         instance->stop();
     servers.clear();
