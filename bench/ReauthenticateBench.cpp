@@ -22,6 +22,7 @@
 #include "app/IdentityServer.h"
 #include "support/SystemClock.h"
 
+#include <Poco/DirectoryIterator.h>
 #include <Poco/File.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
@@ -41,6 +42,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -50,6 +52,7 @@
 
 #include <pthread.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 using namespace identity;
 using Clock = std::chrono::steady_clock;
@@ -103,6 +106,59 @@ std::string field(const std::string& json, const std::string& key)
     return parser.parse(json).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>(key);
 }
 
+/// CPU seconds of this process's threads so far, by thread name (the writer, the checkpointer and the
+/// delivery worker name themselves; the request threads are "identity-bench").
+std::map<std::string, double> cpuByThread()
+{
+    std::map<std::string, double> seconds;
+    const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    for (Poco::DirectoryIterator it(std::string("/proc/self/task")), end; it != end; ++it)
+    {
+        std::ifstream comm(it->path() + "/comm"), stat(it->path() + "/stat");
+        std::string name, line;
+        std::getline(comm, name);
+        std::getline(stat, line);
+        // Fields 14 and 15 (utime, stime), counted after the ")" that ends the name.
+        std::istringstream fields(line.substr(line.rfind(')') + 2));
+        std::string field;
+        double ticks = 0;
+        for (int i = 3; i <= 15 && fields >> field; ++i)
+            if (i >= 14)
+                ticks += std::atof(field.c_str());
+        seconds[name] += ticks / tick;
+    }
+    return seconds;
+}
+
+/// Where one phase's CPU (`total` seconds) went, per request: "writer 120 us, ...".
+std::string cpuSplit(const std::map<std::string, double>& before, const std::map<std::string, double>& after,
+                     double total, long requests)
+{
+    static const std::map<std::string, std::string> names{{"identity-bench", "request threads"},
+                                                          {"bench-client", "clients"},
+                                                          {"sqlite-writer", "writer"},
+                                                          {"sqlite-ckpt", "checkpoints"},
+                                                          {"reauth-delivery", "delivery"}};
+    std::map<std::string, double> spent;
+    for (const auto& [thread, seconds] : after)
+    {
+        const auto was = before.find(thread);
+        const auto name = names.find(thread);
+        spent[name == names.end() ? "other" : name->second] += seconds - (was == before.end() ? 0 : was->second);
+    }
+    // Threads that ended (the clients, joined before this is read) left their time to the process only.
+    double named = 0;
+    for (const auto& [name, seconds] : spent)
+        named += seconds;
+    spent["clients"] += std::max(0.0, total - named);
+    std::string text;
+    for (const char* name : {"request threads", "writer", "delivery", "checkpoints", "clients", "other"})
+        if (requests > 0 && spent[name] > 0)
+            text += (text.empty() ? "" : ", ") + std::string(name) + " " +
+                    std::to_string(static_cast<long>(spent[name] / static_cast<double>(requests) * 1e6)) + " us";
+    return text;
+}
+
 double cpuSeconds()
 {
     rusage usage{};
@@ -111,7 +167,7 @@ double cpuSeconds()
            static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-Summary report(const char* name, Result& all, double seconds, int clients, double cpu)
+Summary report(const char* name, Result& all, double seconds, int clients, double cpu, const std::string& split)
 {
     std::sort(all.latenciesMs.begin(), all.latenciesMs.end());
     auto percentile = [&](double p) {
@@ -123,6 +179,7 @@ Summary report(const char* name, Result& all, double seconds, int clients, doubl
                 "cpu %6.0f us/req\n",
                 name, clients, all.ok, all.failed, summary.rate, summary.p50, summary.p99,
                 requests ? cpu / static_cast<double>(requests) * 1e6 : 0.0);
+    std::printf("  cpu per request: %s\n", split.c_str());
     std::fflush(stdout);
     return summary;
 }
@@ -299,6 +356,7 @@ int main(int argc, char** argv)
     auto run = [&](const char* name, int threads, double duration, const Call& call) {
         std::vector<Result> results(threads);
         std::vector<std::thread> workers;
+        const auto threadsBefore = cpuByThread();
         const double cpuBefore = cpuSeconds();
         const auto started = Clock::now();
         const auto deadline = started + std::chrono::duration<double>(duration);
@@ -329,13 +387,15 @@ int main(int argc, char** argv)
             all.failed += r.failed;
             all.latenciesMs.insert(all.latenciesMs.end(), r.latenciesMs.begin(), r.latenciesMs.end());
         }
-        return report(name, all, elapsed, threads, cpuSeconds() - cpuBefore);
+        return report(name, all, elapsed, threads, cpuSeconds() - cpuBefore,
+                      cpuSplit(threadsBefore, cpuByThread(), cpuSeconds() - cpuBefore, all.ok + all.failed));
     };
     // Open loop at `rate` requests/s over all clients: each request has a scheduled start, and its
     // latency counts from then, so a stall is not hidden by the requests it delayed.
     auto paced = [&](const char* name, double rate, double duration, const Call& call) {
         std::vector<Result> results(clients);
         std::vector<std::thread> workers;
+        const auto threadsBefore = cpuByThread();
         const double cpuBefore = cpuSeconds();
         const auto started = Clock::now();
         const auto interval = std::chrono::duration<double>(clients / rate);
@@ -368,7 +428,8 @@ int main(int argc, char** argv)
             all.failed += r.failed;
             all.latenciesMs.insert(all.latenciesMs.end(), r.latenciesMs.begin(), r.latenciesMs.end());
         }
-        return report(name, all, elapsed, clients, cpuSeconds() - cpuBefore);
+        return report(name, all, elapsed, clients, cpuSeconds() - cpuBefore,
+                      cpuSplit(threadsBefore, cpuByThread(), cpuSeconds() - cpuBefore, all.ok + all.failed));
     };
 
     // Waits until the delivery workers have sent or dropped every queued message, and says how long
