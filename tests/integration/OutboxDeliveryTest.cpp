@@ -183,10 +183,11 @@ public:
             [&] { return _host->queryInt("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'") == 200; }, 60));
         CPPUNIT_ASSERT_EQUAL(200L, stat("messages"));
         CPPUNIT_ASSERT_EQUAL(1L, stat("connections"));
-        // A claim and one record of outcomes per batch of 16 (13 batches), not a write per message: the
-        // insert above, the claims, the records, and a few of the host's own (pruning).
+        // A claim and one record of outcomes per batch of 16 (13 batches), not a write per message (that
+        // was 200 and more): the insert above, the claims and records, the worker's polls meanwhile (a
+        // claim every 20 ms that finds nothing is a unit too) and the host's pruning.
         const auto units = _host->server().database().writeStatistics().units - unitsBefore;
-        CPPUNIT_ASSERT_MESSAGE(std::to_string(units) + " units of work", units <= 1 + 2 * 13 + 5);
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(units) + " units of work", units < 150);
     }
 
 private:

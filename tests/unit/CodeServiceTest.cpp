@@ -3,11 +3,17 @@
 #include "support/PluginFixture.h"
 
 #include "codes/CodeService.h"
+#include "delivery/DeliveryWorker.h"
 
 #include "identity/sdk/ApiError.h"
 #include "identity/sdk/Crypto.h"
 
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <functional>
+#include <map>
+#include <utility>
+#include <vector>
 
 using namespace identity;
 
@@ -56,6 +62,29 @@ struct Codes
     }
 };
 
+/// A provider that takes a second for each message, during which `during` runs (once).
+class SlowProvider : public sdk::Notifier
+{
+public:
+    SlowProvider(host::ManualClock& clock, std::vector<std::string>& sent, std::function<void()> during)
+        : _clock(clock), _sent(sent), _during(std::move(during))
+    {
+    }
+
+    void send(const sdk::Message& message) override
+    {
+        _sent.push_back(message.to);
+        _clock.advanceSeconds(1);
+        if (_during)
+            std::exchange(_during, nullptr)();
+    }
+
+private:
+    host::ManualClock& _clock;
+    std::vector<std::string>& _sent;
+    std::function<void()> _during;
+};
+
 std::string wrong(const std::string& code) { return code == "000000" ? "000001" : "000000"; }
 } // namespace
 
@@ -70,6 +99,7 @@ class CodeServiceTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testOnlyTheCurrentClaimRecordsAnOutcome);
     CPPUNIT_TEST(testPruningDropsWhatNoRuleNeedsAndKeepsTheRest);
     CPPUNIT_TEST(testNoRowsForAnAccountDeletedAMomentAgo);
+    CPPUNIT_TEST(testCodeReplacedDuringASlowBatchIsNotSent);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -182,6 +212,31 @@ public:
         });
         CPPUNIT_ASSERT_EQUAL(std::size_t(10), codes.outbox->prune(codes.fixture.clock().now(), 10));
         CPPUNIT_ASSERT_EQUAL(16LL, codes.fixture.count("SELECT COUNT(*) FROM send_events"));
+    }
+
+    void testCodeReplacedDuringASlowBatchIsNotSent()
+    {
+        Codes codes;
+        const sdk::Principal bob = codes.fixture.addUser("bob", "bob@example.com", "");
+        codes.service->issue(codes.alice, "email", codes.alice.email, test::FixedRequest(codes.alice));
+        codes.fixture.manualClock().advanceSeconds(1); // bob's message is due after alice's: second in the batch
+        codes.service->issue(bob, "email", bob.email, test::FixedRequest(bob));
+        // While alice's message is with the slow provider, bob asks again: his first code is replaced.
+        std::vector<std::string> sent;
+        std::map<std::string, sdk::NotifierPtr> notifiers;
+        notifiers["email"] = std::make_unique<SlowProvider>(codes.fixture.manualClock(), sent, [&] {
+            codes.service->issue(bob, "email", bob.email, test::FixedRequest(bob));
+        });
+        reauth::DeliveryWorker worker(codes.fixture, codes.settings, codes.outbox, outboxKey, std::move(notifiers),
+                                      reauth::MessageTemplates("Test"));
+        worker.deliverDue();
+        // Claimed while live, replaced before its turn: not sent.
+        CPPUNIT_ASSERT(sent == std::vector<std::string>({"alice@example.com"}));
+        worker.deliverDue(); // the next round sends bob's new code
+        CPPUNIT_ASSERT(sent == std::vector<std::string>({"alice@example.com", "bob@example.com"}));
+        CPPUNIT_ASSERT_EQUAL(1LL, codes.fixture.count("SELECT COUNT(*) FROM outbox WHERE user_id = 'bob' AND "
+                                                      "status = 'cancelled'"));
+        CPPUNIT_ASSERT_EQUAL(2LL, codes.fixture.count("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'"));
     }
 
     void testOnlyTheCurrentClaimRecordsAnOutcome()

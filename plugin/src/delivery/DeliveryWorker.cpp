@@ -72,11 +72,14 @@ void DeliveryWorker::deliverDue()
     {
         auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, _settings.leaseSeconds);
         Decided decided;
+        decided.claimedAt = _context.clock().nowMillis();
         for (auto& message : batch) // outcomes point into the batch until they are recorded
         {
             if (_stopping)
             {
                 // Hand back what will not be sent now, rather than leave it until the lease runs out.
+                if (decided.outcomes.empty())
+                    decided.since = _context.clock().nowMillis();
                 decided.outcomes.push_back(DeliveryOutcome{&message, DeliveryOutcome::Kind::Retry, "",
                                                            "the worker stopped", _context.clock().now()});
                 decided.events.emplace_back();
@@ -84,7 +87,7 @@ void DeliveryWorker::deliverDue()
             }
             deliver(message, decided);
             // A slow provider does not keep what was sent unrecorded for long (a crash would send it again).
-            if (!decided.outcomes.empty() && _context.clock().now() - decided.since >= 1)
+            if (!decided.outcomes.empty() && _context.clock().nowMillis() - decided.since >= 1000)
                 record(decided);
         }
         record(decided);
@@ -117,7 +120,7 @@ void DeliveryWorker::deliver(OutboxMessage& message, Decided& decided)
 {
     const Poco::Int64 now = _context.clock().now();
     if (decided.outcomes.empty())
-        decided.since = now;
+        decided.since = _context.clock().nowMillis();
     Poco::JSON::Object fields;
     fields.set("message_id", message.id);
     fields.set("channel", message.channel);
@@ -135,8 +138,11 @@ void DeliveryWorker::deliver(OutboxMessage& message, Decided& decided)
 
     if (now >= message.expiresAt || message.sealedCode.empty())
         return finish("expired", "delivery_expired", "the code expired before delivery");
-    // A code replaced, spent or burned meanwhile (as of the claim) is not worth a message.
-    if (message.codeState != "live")
+    // A code replaced, spent or burned meanwhile is not worth a message: as of the claim, and again just
+    // before the send once the claim is older than recheckMillis (earlier messages of the batch were
+    // slow), so an account deleted or a code replaced during a slow batch gets nothing.
+    if (message.codeState != "live" ||
+        (_context.clock().nowMillis() - decided.claimedAt >= recheckMillis && _outbox->codeState(message.codeId) != "live"))
         return finish("cancelled", "delivery_cancelled", "the code is no longer live");
     auto notifier = _notifiers.find(message.channel);
     if (notifier == _notifiers.end())
@@ -157,7 +163,7 @@ void DeliveryWorker::deliver(OutboxMessage& message, Decided& decided)
     rendered.to = message.destination;
     // A claim more than half used (earlier messages of the batch were slow) may be taken over soon:
     // renewing it for the send proves it is still ours. A fresh one is ours for the whole send, and the
-    // code's state was just checked; renewing it would only add a write to every message.
+    // code's state was checked since the claim; renewing it would only add a write to every message.
     const Poco::Int64 renewAfter = message.leaseUntil - _settings.leaseSeconds / 2;
     if (_context.clock().now() >= renewAfter &&
         !_outbox->renewClaim(message, _context.clock().now() + _settings.leaseSeconds))

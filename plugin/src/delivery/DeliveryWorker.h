@@ -25,7 +25,9 @@ namespace identity::reauth
 /// jitter while the code lives; a message whose code has expired is never sent and is recorded as
 /// expired; a permanent failure is recorded. One thread, woken when a code is queued and otherwise
 /// polling (other instances and retries). The outcomes of a batch are recorded together, in one unit
-/// of work, at the end of the batch or once the oldest has waited a second (a slow provider).
+/// of work, at the end of the batch or once the oldest has waited a second (a slow provider). The
+/// claim brings each message's code state; a message sent more than 100 ms after the claim has it
+/// read again.
 class DeliveryWorker : public Poco::Runnable
 {
 public:
@@ -51,12 +53,16 @@ private:
     {
         std::vector<DeliveryOutcome> outcomes;
         std::vector<std::pair<std::string, Poco::JSON::Object>> events; ///< event name and fields
-        Poco::Int64 since = 0; ///< when the oldest was decided
+        Poco::Int64 since = 0;     ///< when the oldest was decided (ms)
+        Poco::Int64 claimedAt = 0; ///< when the batch was claimed (ms)
     };
 
     void deliver(OutboxMessage& message, Decided& decided);
     /// Records what was decided in one unit of work, then audits the outcomes that applied.
     void record(Decided& decided);
+
+    /// A message sent this long after its batch was claimed has its code's state read again first.
+    static constexpr Poco::Int64 recheckMillis = 100;
 
     sdk::PluginContext& _context;
     const ReauthenticateSettings _settings;

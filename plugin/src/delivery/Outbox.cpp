@@ -186,6 +186,19 @@ std::string Outbox::report(const std::string& id)
     return value;
 }
 
+std::string Outbox::codeState(const std::string& codeId)
+{
+    std::string state;
+    _storage.read(
+        [&](sdk::Transaction& transaction)
+        {
+            const sdk::Result result =
+                transaction.execute("SELECT state FROM verification_codes WHERE id = $1", {Value(codeId)});
+            state = result.empty() ? std::string() : result.front().text(0);
+        });
+    return state;
+}
+
 void Outbox::eraseUser(sdk::Transaction& transaction, const std::string& userId)
 {
     transaction.execute("DELETE FROM outbox WHERE user_id = $1", {Value(userId)});

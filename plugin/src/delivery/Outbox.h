@@ -86,6 +86,9 @@ public:
     /// A message's delivery report ("" until one arrives).
     std::string report(const std::string& id);
 
+    /// The state of a message's code ("live", "used", …), empty when it is gone.
+    std::string codeState(const std::string& codeId);
+
     void eraseUser(sdk::Transaction& transaction, const std::string& userId);
 
     /// Keeps the plugin's tables bounded: drops send events older than every window, codes an hour past
