@@ -298,6 +298,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, renewed.status);
         recordSecret(renewed.string("refresh_token"));
         recordSecret(renewed.string("access_token"));
+        // Used first, so the session's check is cached: the reuse below must end that too.
+        CPPUNIT_ASSERT_EQUAL(200, _server->request("GET", "/auth/v1/user/me", "",
+                                                   {{"Authorization", "Bearer " + renewed.string("access_token")}})
+                                      .status);
         // The exchanged token comes back: it leaked. The session ends, for its newest tokens too.
         CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/token", "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"" +
                                                                        first + "\"}").status);

@@ -2,6 +2,8 @@
 
 #include <Poco/UUIDGenerator.h>
 
+#include <exception>
+
 namespace identity::host
 {
 
@@ -63,6 +65,12 @@ std::optional<sdk::Principal> SessionStore::principal(const std::string& session
     return found;
 }
 
+SessionStore::ForgetOnFailure::~ForgetOnFailure()
+{
+    if (std::uncaught_exceptions() > exceptions)
+        store.forgetCachedPrincipals();
+}
+
 void SessionStore::forgetCachedPrincipals()
 {
     std::lock_guard<std::mutex> lock(_cacheMutex);
@@ -78,6 +86,7 @@ std::optional<std::pair<std::string, std::string>> SessionStore::rotateRefresh(c
     const Poco::Int64 timestamp = _clock.now();
     std::optional<std::pair<std::string, std::string>> rotated;
     bool revoked = false;
+    const ForgetOnFailure forget{*this}; // a failed write may still have committed a revocation
     _storage.write([&](sdk::Transaction& transaction) {
         rotated.reset();
         revoked = false;
@@ -121,11 +130,18 @@ std::optional<std::string> SessionStore::sessionOfRefresh(const std::string& ref
 void SessionStore::revoke(const std::string& sessionId)
 {
     const Poco::Int64 timestamp = _clock.now();
+    bool ended = false;
+    const ForgetOnFailure forget{*this}; // a failed write may still have committed
     _storage.write([&](sdk::Transaction& transaction) {
-        transaction.execute("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                            {Value(timestamp), Value(sessionId)});
+        ended = transaction
+                    .execute("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                             {Value(timestamp), Value(sessionId)})
+                    .affected > 0;
     });
-    forgetCachedPrincipals();
+    // Only when a session ended: revoking a dead session's token (anyone may, without signing in) does
+    // not empty everyone's cache.
+    if (ended)
+        forgetCachedPrincipals();
 }
 
 void SessionStore::revokeOthers(sdk::Transaction& transaction, const std::string& userId,

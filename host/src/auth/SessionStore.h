@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -58,6 +59,13 @@ public:
     std::size_t prune(Poco::Int64 graceSeconds, int batch);
 
 private:
+    /// Empties the cache when the scope is left by an exception (a write that failed may have committed).
+    struct ForgetOnFailure
+    {
+        SessionStore& store;
+        int exceptions = std::uncaught_exceptions();
+        ~ForgetOnFailure();
+    };
     struct CachedPrincipal
     {
         sdk::Principal principal;
