@@ -15,6 +15,8 @@ namespace identity::host
 
 namespace
 {
+/// How long a statement waits for another process's writer before it fails (every connection).
+constexpr int busyTimeoutMillis = 10000;
 /// The engine's message up to its first line break, without the DETAIL that PostgreSQL adds (it shows
 /// the conflicting row's values).
 std::string firstLine(const std::exception& error)
@@ -77,7 +79,7 @@ Connection::Connection(sdk::Dialect dialect, const std::string& connector,
             // Per connection, off by default: without it ON DELETE CASCADE does nothing.
             executeOnce("PRAGMA foreign_keys = ON");
             // Wait up to 10 s for another process's writer instead of failing at once.
-            executeOnce("PRAGMA busy_timeout = 10000");
+            ::sqlite3_busy_timeout(_sqlite, busyTimeoutMillis);
             // Durable against a power loss, not only a crash: the WAL is synced at every commit, which
             // group commit shares among the units of a batch.
             executeOnce("PRAGMA synchronous = FULL");
@@ -164,7 +166,7 @@ bool Connection::restartWal(int waitMillis)
     ::sqlite3_busy_handler(_sqlite, &yieldUntil, &deadline);
     int walPages = 0, copied = 0;
     const int result = ::sqlite3_wal_checkpoint_v2(_sqlite, nullptr, SQLITE_CHECKPOINT_RESTART, &walPages, &copied);
-    ::sqlite3_busy_timeout(_sqlite, 10000); // as every connection has it (PRAGMA busy_timeout above)
+    ::sqlite3_busy_timeout(_sqlite, busyTimeoutMillis); // back to every connection's handler
     if (result != SQLITE_OK && result != SQLITE_BUSY)
         failSqlite(::sqlite3_extended_errcode(_sqlite), "checkpoint");
     return result == SQLITE_OK;

@@ -217,7 +217,20 @@ Database::Database(const std::string& url, std::size_t poolSize, std::chrono::mi
     {
         connection->executeOnce("PRAGMA journal_mode=WAL");
         _writer = std::thread([this] { writerLoop(); });
-        _checkpointer = std::thread([this] { checkpointLoop(); });
+        try
+        {
+            _checkpointer = std::thread([this] { checkpointLoop(); });
+        }
+        catch (...)
+        {
+            {
+                std::lock_guard<std::mutex> lock(_queueMutex);
+                _stopping = true;
+            }
+            _queueChanged.notify_all();
+            _writer.join(); // a joinable thread left behind would terminate the process
+            throw;
+        }
     }
 }
 
@@ -243,18 +256,27 @@ void Database::checkpointLoop()
     bool failing = false;
     for (;;)
     {
+        int restarts = 0;
         {
             std::unique_lock<std::mutex> lock(_queueMutex);
             _checkpointWanted.wait(lock, [this] { return _stopping || _checkpointDue; });
             if (_stopping)
                 return;
             _checkpointDue = false;
+            restarts = _walRestarts;
         }
         try
         {
             if (!connection || connection->broken())
                 connection = std::make_unique<Connection>(_dialect, _connector, _connectionString);
-            _checkpointedPages = connection->checkpoint();
+            const int copied = connection->checkpoint();
+            {
+                // Of the WAL this checkpoint saw: when the writer started it over meanwhile, the count
+                // belongs to the old one.
+                std::lock_guard<std::mutex> lock(_queueMutex);
+                if (restarts == _walRestarts)
+                    _checkpointedPages = copied;
+            }
             if (failing)
                 logger().information("checkpoints resumed");
             failing = false;
@@ -314,21 +336,22 @@ void Database::writerLoop()
 
 void Database::restartWalIfLong()
 {
-    // Right after a checkpoint, while little is left to copy: the writer waits for that copy.
-    if (_walPages < _restartAt || _checkpointedPages.load() < _walPages - restartLeftover)
+    if (_walPages < _restartAt)
         return;
     _restartAt = _walPages + checkpointPages; // when readers do not let it: again 1,000 pages later
     std::lock_guard<std::mutex> writer(_writeMutex);
     try
     {
-        // Blocks the writer (this thread) for the last pages' copy, one sync of the database file, and at
-        // most 20 ms of readers finishing (yielding, not sleeping); when they do not, it tries again
-        // 1,000 pages later.
+        // Blocks the writer (this thread) for what the checkpointer has not copied yet (usually under
+        // 1,000 pages; all of it when the checkpointer is failing, so the WAL stays bounded even then),
+        // one sync of the database file, and at most 20 ms of readers finishing (yielding, not sleeping).
         if (_writerConnection && !_writerConnection->broken() && _writerConnection->restartWal(20))
         {
             _walPages = 0;
-            _checkpointedPages = 0;
             _restartAt = restartPages;
+            std::lock_guard<std::mutex> lock(_queueMutex);
+            ++_walRestarts;
+            _checkpointedPages = 0;
         }
     }
     catch (const std::exception& error)

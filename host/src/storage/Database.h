@@ -120,12 +120,12 @@ private:
     std::condition_variable _checkpointWanted;   // under _queueMutex
     bool _checkpointDue = false;
     std::atomic<int> _checkpointedPages{0}; // of the WAL, from its start, as the last checkpoint left it
-    /// The writer thread's: the WAL's pages after its last commit. Past restartPages (16 MiB), once the
-    /// checkpointer has copied all but the last restartLeftover, the writer starts the WAL over between
-    /// batches.
+    int _walRestarts = 0;                   // under _queueMutex: which WAL _checkpointedPages is about
+    /// The writer thread's: the WAL's pages after its last commit. Past restartPages (16 MiB) the writer
+    /// starts the WAL over between batches, copying what the checkpointer has not; when readers keep it
+    /// from doing so, it tries again 1,000 pages later.
     int _walPages = 0;
     static constexpr int restartPages = 4000;
-    static constexpr int restartLeftover = 200;
     int _restartAt = restartPages;
     void restartWalIfLong();
     std::thread _checkpointer;
