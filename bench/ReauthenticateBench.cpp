@@ -351,31 +351,21 @@ int main(int argc, char** argv)
     }
 
     using Call = std::function<int(Poco::Net::HTTPClientSession&, int, std::string&, double&)>;
-    // Closed loop: each client sends its next request when the last one is answered. A call may time
-    // only part of what it does (it sets `ms`); by default the whole call is timed.
-    auto run = [&](const char* name, int threads, double duration, const Call& call) {
+    // Runs `loop(session, client, result)` on `threads` clients at once, each with a keep-alive session
+    // of its own, and reports the phase.
+    using Loop = std::function<void(Poco::Net::HTTPClientSession&, int, Result&)>;
+    auto phase = [&](const char* name, int threads, const Loop& loop) {
         std::vector<Result> results(threads);
         std::vector<std::thread> workers;
         const auto threadsBefore = cpuByThread();
         const double cpuBefore = cpuSeconds();
         const auto started = Clock::now();
-        const auto deadline = started + std::chrono::duration<double>(duration);
         for (int c = 0; c < threads; ++c)
             workers.emplace_back([&, c] {
                 pthread_setname_np(pthread_self(), "bench-client");
                 Poco::Net::HTTPClientSession session("127.0.0.1", servers[c % servers.size()]->port());
                 session.setKeepAlive(true); // without it Poco's client opens a new connection for every request
-                std::string answer;
-                while (Clock::now() < deadline)
-                {
-                    const auto t0 = Clock::now();
-                    double ms = -1;
-                    const int status = call(session, c, answer, ms);
-                    if (ms < 0)
-                        ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-                    results[c].latenciesMs.push_back(ms);
-                    status == 200 ? ++results[c].ok : ++results[c].failed;
-                }
+                loop(session, c, results[c]);
             });
         for (auto& worker : workers)
             worker.join();
@@ -387,49 +377,47 @@ int main(int argc, char** argv)
             all.failed += r.failed;
             all.latenciesMs.insert(all.latenciesMs.end(), r.latenciesMs.begin(), r.latenciesMs.end());
         }
-        return report(name, all, elapsed, threads, cpuSeconds() - cpuBefore,
-                      cpuSplit(threadsBefore, cpuByThread(), cpuSeconds() - cpuBefore, all.ok + all.failed));
+        const double cpu = cpuSeconds() - cpuBefore;
+        return report(name, all, elapsed, threads, cpu, cpuSplit(threadsBefore, cpuByThread(), cpu, all.ok + all.failed));
+    };
+    // Closed loop: each client sends its next request when the last one is answered. A call may time
+    // only part of what it does (it sets `ms`); by default the whole call is timed.
+    auto run = [&](const char* name, int threads, double duration, const Call& call) {
+        const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration));
+        return phase(name, threads, [&](Poco::Net::HTTPClientSession& session, int c, Result& result) {
+            std::string answer;
+            while (Clock::now() < deadline)
+            {
+                const auto t0 = Clock::now();
+                double ms = -1;
+                const int status = call(session, c, answer, ms);
+                if (ms < 0)
+                    ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+                result.latenciesMs.push_back(ms);
+                status == 200 ? ++result.ok : ++result.failed;
+            }
+        });
     };
     // Open loop at `rate` requests/s over all clients: each request has a scheduled start, and its
     // latency counts from then, so a stall is not hidden by the requests it delayed.
     auto paced = [&](const char* name, double rate, double duration, const Call& call) {
-        std::vector<Result> results(clients);
-        std::vector<std::thread> workers;
-        const auto threadsBefore = cpuByThread();
-        const double cpuBefore = cpuSeconds();
         const auto started = Clock::now();
-        const auto interval = std::chrono::duration<double>(clients / rate);
-        for (int c = 0; c < clients; ++c)
-            workers.emplace_back([&, c] {
-                pthread_setname_np(pthread_self(), "bench-client");
-                Poco::Net::HTTPClientSession session("127.0.0.1", servers[c % servers.size()]->port());
-                session.setKeepAlive(true);
-                std::string answer;
-                // Clients spread over the interval, not all at its start.
-                auto next = started + std::chrono::duration_cast<Clock::duration>(interval * (double(c) / clients));
-                const auto deadline = started + std::chrono::duration<double>(duration);
-                while (next < deadline)
-                {
-                    std::this_thread::sleep_until(next);
-                    double ms = -1;
-                    const int status = call(session, c, answer, ms);
-                    results[c].latenciesMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - next).count());
-                    status == 200 ? ++results[c].ok : ++results[c].failed;
-                    next += std::chrono::duration_cast<Clock::duration>(interval);
-                }
-            });
-        for (auto& worker : workers)
-            worker.join();
-        const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-        Result all;
-        for (auto& r : results)
-        {
-            all.ok += r.ok;
-            all.failed += r.failed;
-            all.latenciesMs.insert(all.latenciesMs.end(), r.latenciesMs.begin(), r.latenciesMs.end());
-        }
-        return report(name, all, elapsed, clients, cpuSeconds() - cpuBefore,
-                      cpuSplit(threadsBefore, cpuByThread(), cpuSeconds() - cpuBefore, all.ok + all.failed));
+        const auto deadline = started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration));
+        const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(clients / rate));
+        return phase(name, clients, [&](Poco::Net::HTTPClientSession& session, int c, Result& result) {
+            std::string answer;
+            // Clients spread over the interval, not all at its start.
+            auto next = started + interval * c / clients;
+            while (next < deadline)
+            {
+                std::this_thread::sleep_until(next);
+                double ms = -1;
+                const int status = call(session, c, answer, ms);
+                result.latenciesMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - next).count());
+                status == 200 ? ++result.ok : ++result.failed;
+                next += interval;
+            }
+        });
     };
 
     // Waits until the delivery workers have sent or dropped every queued message, and says how long
