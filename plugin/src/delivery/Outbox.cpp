@@ -2,6 +2,8 @@
 
 #include "codes/SendLimits.h"
 
+#include <algorithm>
+
 namespace identity::reauth
 {
 
@@ -55,7 +57,8 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
                     skipLocked +
                     ") RETURNING id, code_id, user_id, channel, destination, destination_masked, locale, "
                     "payload, attempts, expires_at, "
-                    "(SELECT state FROM verification_codes WHERE verification_codes.id = outbox.code_id)",
+                    "(SELECT state FROM verification_codes WHERE verification_codes.id = outbox.code_id), "
+                    "next_attempt_at",
                 {Value(lease), Value(timestamp), Value(timestamp), Value(timestamp), Value(limit)});
             for (const sdk::Row& row : rows.rows)
             {
@@ -72,9 +75,15 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
                 message.expiresAt = row.integer(9);
                 message.leaseUntil = lease;
                 message.codeState = row.text(10); // "" when the code is gone
+                message.dueAt = row.integer(11);
                 claimed.push_back(std::move(message));
             }
         });
+    // Sent in the order they fell due, oldest first (ids are time-ordered): an UPDATE's RETURNING
+    // follows no ORDER BY, and PostgreSQL's does come back in another order.
+    std::sort(claimed.begin(), claimed.end(), [](const OutboxMessage& a, const OutboxMessage& b) {
+        return a.dueAt != b.dueAt ? a.dueAt < b.dueAt : a.id < b.id;
+    });
     return claimed;
 }
 

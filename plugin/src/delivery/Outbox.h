@@ -24,6 +24,7 @@ struct OutboxMessage
     Poco::Int64 expiresAt = 0;
     Poco::Int64 leaseUntil = 0; ///< the claim: only its holder may record the outcome
     std::string codeState;      ///< the code's state when claimed ("live", "used", …), empty when it is gone
+    Poco::Int64 dueAt = 0;      ///< when it fell due (`next_attempt_at`): a batch is sent in that order
 };
 
 /// What became of a claimed message. Recorded with the other outcomes of its batch in one unit of work,
@@ -60,7 +61,8 @@ public:
 
     /// Claims up to `limit` due messages for `leaseSeconds`, in one statement. On PostgreSQL the rows are
     /// taken with FOR UPDATE SKIP LOCKED, so workers on several instances claim disjoint batches without
-    /// waiting for each other; a claim whose lease ran out (its worker died) is due again.
+    /// waiting for each other; a claim whose lease ran out (its worker died) is due again. The batch
+    /// comes back in the order its messages fell due.
     std::vector<OutboxMessage> claimDue(Poco::Int64 timestamp, int limit, int leaseSeconds);
 
     /// Extends a claim just before the message is handed to its notifier; false when the claim was
