@@ -133,10 +133,12 @@ void SessionStore::revoke(const std::string& sessionId)
     bool ended = false;
     const ForgetOnFailure forget{*this}; // a failed write may still have committed
     _storage.write([&](sdk::Transaction& transaction) {
+        // `||`: a unit may run again after a batch failed as a whole (which may still have committed).
         ended = transaction
                     .execute("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
                              {Value(timestamp), Value(sessionId)})
-                    .affected > 0;
+                    .affected > 0 ||
+                ended;
     });
     // Only when a session ended: revoking a dead session's token (anyone may, without signing in) does
     // not empty everyone's cache.

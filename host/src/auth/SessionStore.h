@@ -59,7 +59,8 @@ public:
     std::size_t prune(Poco::Int64 graceSeconds, int batch);
 
 private:
-    /// Empties the cache when the scope is left by an exception (a write that failed may have committed).
+    /// Empties the cache when the scope is left by an exception (a write that failed may have committed;
+    /// emptying it for nothing only costs a read per session).
     struct ForgetOnFailure
     {
         SessionStore& store;

@@ -144,7 +144,7 @@ int Connection::checkpoint()
     const int result = ::sqlite3_wal_checkpoint_v2(_sqlite, nullptr, SQLITE_CHECKPOINT_PASSIVE, &walPages, &copied);
     if (result != SQLITE_OK && result != SQLITE_BUSY) // busy: another checkpoint is running
         failSqlite(::sqlite3_extended_errcode(_sqlite), "checkpoint");
-    return copied;
+    return result == SQLITE_OK ? copied : -1;
 }
 
 namespace

@@ -66,7 +66,7 @@ public:
     void onWalCommit(std::function<void(int pages)> committed);
     /// SQLite: a passive checkpoint, copying what the WAL holds into the database file without waiting
     /// for readers or the writer; returns how many of the WAL's pages (from its start) are now in the
-    /// database file.
+    /// database file, or -1 when another checkpoint was running.
     int checkpoint();
     /// SQLite: starts the WAL over once every page of it is in the database file, waiting at most
     /// `waitMillis` for readers to leave it (SQLITE_CHECKPOINT_RESTART); false when they did not. The

@@ -259,22 +259,34 @@ void Database::checkpointLoop()
         int restarts = 0;
         {
             std::unique_lock<std::mutex> lock(_queueMutex);
-            _checkpointWanted.wait(lock, [this] { return _stopping || _checkpointDue; });
+            _checkpointWanted.wait(lock, [this] { return _stopping || (_checkpointDue && !_restartWanted); });
             if (_stopping)
                 return;
             _checkpointDue = false;
             restarts = _walRestarts;
+            _checkpointing = true; // the writer's restart waits for it: SQLite runs one checkpoint at a time
         }
+        struct Idle
+        {
+            Database& database;
+            ~Idle()
+            {
+                std::lock_guard<std::mutex> lock(database._queueMutex);
+                database._checkpointing = false;
+                database._checkpointIdle.notify_all();
+            }
+        };
         try
         {
+            const Idle idle{*this};
             if (!connection || connection->broken())
                 connection = std::make_unique<Connection>(_dialect, _connector, _connectionString);
             const int copied = connection->checkpoint();
             {
                 // Of the WAL this checkpoint saw: when the writer started it over meanwhile, the count
-                // belongs to the old one.
+                // belongs to the old one. (-1: another checkpoint was running, nothing was learnt.)
                 std::lock_guard<std::mutex> lock(_queueMutex);
-                if (restarts == _walRestarts)
+                if (restarts == _walRestarts && copied >= 0)
                     _checkpointedPages = copied;
             }
             if (failing)
@@ -319,7 +331,6 @@ void Database::writerLoop()
             }
         }
         const std::size_t commits = commitTogether(batch);
-        restartWalIfLong();
         {
             std::lock_guard<std::mutex> lock(_queueMutex);
             _statistics.units += batch.size();
@@ -331,6 +342,7 @@ void Database::writerLoop()
                 unit->finished.notify_one();
             }
         }
+        restartWalIfLong(); // after the callers are answered: their units are durable already
     }
 }
 
@@ -340,6 +352,27 @@ void Database::restartWalIfLong()
         return;
     _restartAt = _walPages + checkpointPages; // when readers do not let it: again 1,000 pages later
     std::lock_guard<std::mutex> writer(_writeMutex);
+    struct Wanted // the checkpointer stays out while the restart runs (SQLite takes one checkpoint at a time)
+    {
+        Database& database;
+        ~Wanted()
+        {
+            std::lock_guard<std::mutex> lock(database._queueMutex);
+            database._restartWanted = false;
+            database._checkpointWanted.notify_one(); // a checkpoint asked for meanwhile runs now
+        }
+    };
+    {
+        std::unique_lock<std::mutex> lock(_queueMutex);
+        _restartWanted = true;
+        // Its passive checkpoint ends on its own (it waits for nobody); this one waits at most 100 ms.
+        if (!_checkpointIdle.wait_for(lock, std::chrono::milliseconds(100), [this] { return !_checkpointing; }))
+        {
+            _restartWanted = false;
+            return; // tried again 1,000 pages later
+        }
+    }
+    const Wanted wanted{*this};
     try
     {
         // Blocks the writer (this thread) for what the checkpointer has not copied yet (usually under

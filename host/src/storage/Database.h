@@ -121,6 +121,9 @@ private:
     bool _checkpointDue = false;
     std::atomic<int> _checkpointedPages{0}; // of the WAL, from its start, as the last checkpoint left it
     int _walRestarts = 0;                   // under _queueMutex: which WAL _checkpointedPages is about
+    bool _checkpointing = false;            // under _queueMutex: the checkpointer is in a checkpoint
+    bool _restartWanted = false;            // under _queueMutex: the writer restarts the WAL; no checkpoint now
+    std::condition_variable _checkpointIdle;
     /// The writer thread's: the WAL's pages after its last commit. Past restartPages (16 MiB) the writer
     /// starts the WAL over between batches, copying what the checkpointer has not; when readers keep it
     /// from doing so, it tries again 1,000 pages later.
