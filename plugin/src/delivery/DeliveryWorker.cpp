@@ -70,9 +70,9 @@ void DeliveryWorker::deliverDue()
     const Poco::Int64 now = _context.clock().now();
     for (;;)
     {
-        auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, _settings.leaseSeconds);
         Decided decided;
-        decided.claimedAt = _context.clock().nowMillis();
+        decided.claimedAt = _context.clock().nowMillis(); // no later than the states the claim reads
+        auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, _settings.leaseSeconds);
         for (auto& message : batch) // outcomes point into the batch until they are recorded
         {
             if (_stopping)
@@ -85,7 +85,23 @@ void DeliveryWorker::deliverDue()
                 decided.events.emplace_back();
                 continue;
             }
-            deliver(message, decided);
+            try
+            {
+                deliver(message, decided);
+            }
+            catch (...)
+            {
+                // The database went away mid-batch (a state check, a renewal): what was sent is still
+                // recorded if it can be, not left to be sent again when the lease runs out.
+                try
+                {
+                    record(decided);
+                }
+                catch (...)
+                {
+                }
+                throw;
+            }
             // A slow provider does not keep what was sent unrecorded for long (a crash would send it again).
             if (!decided.outcomes.empty() && _context.clock().nowMillis() - decided.since >= 1000)
                 record(decided);
