@@ -369,7 +369,8 @@ void Database::restartWalIfLong()
         if (!_checkpointIdle.wait_for(lock, std::chrono::milliseconds(100), [this] { return !_checkpointing; }))
         {
             _restartWanted = false;
-            return; // tried again 1,000 pages later
+            _checkpointWanted.notify_one(); // a checkpoint held back by the wish runs now
+            return;                         // tried again 1,000 pages later
         }
     }
     const Wanted wanted{*this};
