@@ -24,6 +24,7 @@ class HttpErrorTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testMalformedJsonIs4001);
     CPPUNIT_TEST(testJsonThatIsNotAnObjectIs4001);
     CPPUNIT_TEST(testNulInJsonTextIs4001);
+    CPPUNIT_TEST(testDuplicateKeysAre4001);
     CPPUNIT_TEST(testDeeplyNestedJsonIs4001);
     CPPUNIT_TEST(testUnknownClientIdIs4001);
     CPPUNIT_TEST(testMissingOrMalformedBearerIs401);
@@ -108,6 +109,20 @@ public:
                                  "{\"user\\u0000name\":\"alice\",\"password\":\"x\"}",
                                  "{\"username\":\"alice\",\"password\":\"x\",\"extra\":[{\"a\":\"\\u0000\"}]}"})
             assertError(_server->request("POST", "/auth/v1/signin", body), 400, "invalid_argument", 4001);
+    }
+
+    void testDuplicateKeysAre4001()
+    {
+        // Poco keeps the last of two; something in front of the host may have checked the first.
+        for (const char* body : {"{\"username\":\"alice\",\"password\":\"x\",\"password\":\"y\"}",
+                                 "{\"username\":\"alice\",\"password\":\"x\",\"extra\":{\"a\":1,\"a\":2}}",
+                                 "{\"username\":\"alice\",\"password\":\"x\",\"extra\":[{\"a\":1,\"a\":1}]}"})
+            assertError(_server->request("POST", "/auth/v1/signin", body), 400, "invalid_argument", 4001);
+        // The same key in two objects is no duplicate: this gets as far as the password check.
+        const HttpResult distinct = _server->request(
+            "POST", "/auth/v1/signin",
+            "{\"username\":\"nobody\",\"password\":\"x\",\"a\":{\"k\":1},\"b\":[{\"k\":1},{\"k\":2}]}");
+        CPPUNIT_ASSERT_EQUAL(401, distinct.status);
     }
 
     void testJsonThatIsNotAnObjectIs4001()

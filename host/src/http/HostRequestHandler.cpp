@@ -7,6 +7,8 @@
 #include "identity/sdk/Storage.h"
 
 #include <Poco/JSON/Array.h>
+#include <Poco/JSON/JSONException.h>
+#include <Poco/JSON/ParseHandler.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerRequest.h>
@@ -21,13 +23,46 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 #include <sstream>
+#include <vector>
 
 namespace identity::host
 {
 
 namespace
 {
+/// Poco's handler, refusing an object that names a key twice: Poco keeps the last, a proxy or a WAF in
+/// front may have checked the first (`{"password":"checked","password":"used"}`).
+class UniqueKeysHandler : public Poco::JSON::ParseHandler
+{
+public:
+    void reset() override
+    {
+        ParseHandler::reset();
+        _objects.clear();
+    }
+    void startObject() override
+    {
+        ParseHandler::startObject();
+        _objects.emplace_back();
+    }
+    void endObject() override
+    {
+        ParseHandler::endObject();
+        _objects.pop_back();
+    }
+    void key(const std::string& name) override
+    {
+        if (!_objects.empty() && !_objects.back().insert(name).second)
+            throw Poco::JSON::JSONException("duplicate key");
+        ParseHandler::key(name);
+    }
+
+private:
+    std::vector<std::set<std::string>> _objects; // the keys of each open object
+};
+
 bool holdsNul(const Poco::Dynamic::Var& value);
 
 bool holdsNul(const Poco::JSON::Object& object)
@@ -220,7 +255,7 @@ void HostRequestHandler::readBody(HostRequest& request)
 
     try
     {
-        Poco::JSON::Parser parser;
+        Poco::JSON::Parser parser(new UniqueKeysHandler);
         parser.setDepth(32);
         Poco::Dynamic::Var parsed = parser.parse(body);
         if (parsed.type() != typeid(Poco::JSON::Object::Ptr))
