@@ -62,19 +62,24 @@ std::string SecretStore::resolve(const std::string& name, const std::string& con
     const Poco::Path parent = Poco::Path(_file).parent();
     if (!parent.toString().empty())
         Poco::File(parent).createDirectories();
-    // Write to a new file with mode 0600, then rename over the old one.
-    const std::string temporary = _file + ".tmp";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    // Write a new file with mode 0600, then rename it over the old one. Its name is random and it must
+    // not exist yet (O_EXCL, which also refuses a symbolic link in its place): a file or link planted
+    // beside the secrets file is never written through.
+    const std::string temporary = _file + ".tmp-" + sdk::crypto::toHex(_random.bytes(8));
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         throw Poco::FileException("cannot write secrets file", _file);
     std::ostringstream text;
     secrets->stringify(text, 2);
     const std::string content = text.str();
-    const bool written = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-    ::fsync(fd);
+    const bool written = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+                         ::fsync(fd) == 0;
     ::close(fd);
     if (!written || ::rename(temporary.c_str(), _file.c_str()) != 0)
+    {
+        ::unlink(temporary.c_str());
         throw Poco::FileException("cannot write secrets file", _file);
+    }
     Poco::Logger::get("identity.host")
         .warning("generated development secret '%s' and kept it in %s; set it in the configuration for production",
                  name, _file);
