@@ -423,6 +423,15 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, sendFrom("203.0.113.1"));
         CPPUNIT_ASSERT_EQUAL(200, sendFrom("198.51.100.7, 203.0.113.2"));
         CPPUNIT_ASSERT_EQUAL(429, sendFrom("203.0.113.1"));
+        // The proxy's own line comes after the one the client made up: that is the one believed, not the
+        // first (which would let anyone pick the address a limit counts).
+        const auto twoLines = [&](const std::string& made, const std::string& seen) {
+            return reauthenticate("{\"verify_opt\":\"email_code\"}", _token,
+                                  {{"X-Forwarded-For", made}, {"X-Forwarded-For", seen}})
+                .status;
+        };
+        CPPUNIT_ASSERT_EQUAL(429, twoLines("192.0.2.50", "203.0.113.1"));
+        CPPUNIT_ASSERT_EQUAL(200, twoLines("203.0.113.1", "192.0.2.60"));
     }
 
     void testPerIpLimitCountsAnIpv6SlashSixtyFourAsOne()

@@ -198,7 +198,7 @@ HttpResult TestServer::request(const std::string& method, const std::string& pat
     session.setTimeout(Poco::Timespan(30, 0));
     Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
     for (const auto& header : headers)
-        request.set(header.first, header.second);
+        request.add(header.first, header.second); // a name given twice is sent on two lines
     if (!body.empty())
     {
         request.setContentType(contentType);

@@ -182,6 +182,15 @@ std::string HostRequestHandler::preferredLocale(const std::string& acceptLanguag
     return best;
 }
 
+std::string HostRequestHandler::allValues(const Poco::Net::MessageHeader& header, const std::string& name)
+{
+    std::string joined;
+    for (const auto& field : header)
+        if (Poco::icompare(field.first, name) == 0)
+            joined += (joined.empty() ? "" : ", ") + field.second;
+    return joined;
+}
+
 std::string HostRequestHandler::clientAddress(const std::string& peer, const std::string& forwardedFor,
                                               const std::set<std::string>& trustedProxies)
 {
@@ -278,7 +287,7 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
     HostRequest hostRequest(request);
     hostRequest._method = request.getMethod();
     hostRequest._clientAddress = clientAddress(request.clientAddress().host().toString(),
-                                               request.get("X-Forwarded-For", ""), _context.settings.trustedProxies);
+                                               allValues(request, "X-Forwarded-For"), _context.settings.trustedProxies);
     const std::string suppliedId = request.get("x-request-id", "");
     hostRequest._requestId = acceptableId(suppliedId, 128) ? suppliedId
                                                            : sdk::crypto::toHex(_context.random.bytes(16));

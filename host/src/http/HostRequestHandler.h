@@ -9,6 +9,7 @@
 
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/MessageHeader.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 
 #include <atomic>
@@ -62,8 +63,12 @@ public:
     /// "zh" if the header's most preferred language is Chinese, else "en".
     static std::string preferredLocale(const std::string& acceptLanguage);
 
+    /// Every line of a header field, in order, as one comma-separated value (RFC 9110 section 5.3): a
+    /// trusted proxy may add its own X-Forwarded-For line after the one the client sent.
+    static std::string allValues(const Poco::Net::MessageHeader& header, const std::string& name);
+
     /// The client's address: the peer, or, behind trusted proxies, the rightmost untrusted address of
-    /// X-Forwarded-For.
+    /// X-Forwarded-For (all of its lines).
     static std::string clientAddress(const std::string& peer, const std::string& forwardedFor,
                                      const std::set<std::string>& trustedProxies);
 
