@@ -26,6 +26,7 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testPasswordChangeWithSudoTokenRevokesOtherSessions);
     CPPUNIT_TEST(testPasswordChangeRefusesWeakPasswords);
     CPPUNIT_TEST(testPasswordChangeNeedsSudoOrOldPassword);
+    CPPUNIT_TEST(testWrongOldPasswordBesideASudoTokenIsRefused);
     CPPUNIT_TEST(testSudoTokenOfAnotherSessionOrExpiredIsRefused);
     CPPUNIT_TEST(testDeleteUserWithSudoTokenInQuery);
     CPPUNIT_TEST(testReusedRefreshTokenEndsTheSession);
@@ -224,6 +225,22 @@ public:
             CPPUNIT_ASSERT_EQUAL(4005, result.errorCode());
         }
         _server->signIn("alice"); // unchanged
+    }
+
+    void testWrongOldPasswordBesideASudoTokenIsRefused()
+    {
+        const std::string token = _server->signIn("alice");
+        const std::string sudo = sudoToken(token);
+        recordSecret("New-Password-7");
+        const HttpResult refused = changePassword(
+            token, "{\"new_password\":\"New-Password-7\",\"old_password\":\"Wrong-Horse-9\",\"sudo_token\":\"" + sudo + "\"}");
+        CPPUNIT_ASSERT_EQUAL(401, refused.status);
+        CPPUNIT_ASSERT_EQUAL(4003, refused.errorCode());
+        _server->signIn("alice"); // unchanged
+        const HttpResult changed = changePassword(
+            token, "{\"new_password\":\"New-Password-7\",\"old_password\":\"Correct-Horse-9\",\"sudo_token\":\"" + sudo + "\"}");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(changed.body, 200, changed.status);
+        _server->signIn("alice", "New-Password-7");
     }
 
     void testPasswordChangeNeedsSudoOrOldPassword()

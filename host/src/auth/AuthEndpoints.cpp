@@ -261,7 +261,9 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
                               !request.query("sudo_token").empty();
     if (hasSudoToken || oldPassword.empty())
         requireSudo(request);
-    else
+    // An old password sent along is checked too, also beside a sudo token: a wrong one is refused, never
+    // ignored.
+    if (!oldPassword.empty())
     {
         const auto user = _d.users.findById(principal.userId);
         if (!user || !passwordMatches(*user, oldPassword))
