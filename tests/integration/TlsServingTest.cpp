@@ -22,6 +22,7 @@ class TlsServingTest : public CppUnit::TestFixture
     CPPUNIT_TEST_SUITE(TlsServingTest);
     CPPUNIT_TEST(testServesHttpsWithTheConfiguredCertificate);
     CPPUNIT_TEST(testHalfATlsConfigurationIsRefused);
+    CPPUNIT_TEST(testOnlyForwardSecretAeadSuitesAreAccepted);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -67,6 +68,52 @@ public:
                 plain.receiveResponse(answer);
             },
             Poco::Exception);
+    }
+
+    /// Whether a client offering only `ciphers` (TLS 1.2), or TLS 1.3 when `ciphers` is empty, completes
+    /// a request.
+    bool handshakes(TestServer& server, const std::string& ciphers)
+    {
+        Poco::Net::Context::Params params;
+        params.caLocation = _folder + "/cert.pem";
+        params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
+        if (!ciphers.empty())
+            params.cipherList = ciphers;
+        Poco::Net::Context::Ptr client = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+        if (ciphers.empty())
+            client->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_3);
+        else
+            client->disableProtocols(Poco::Net::Context::PROTO_TLSV1_3);
+        try
+        {
+            Poco::Net::HTTPSClientSession session("127.0.0.1", server.server().port(), client);
+            session.setTimeout(Poco::Timespan(10, 0));
+            Poco::Net::HTTPRequest request("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
+            session.sendRequest(request);
+            Poco::Net::HTTPResponse response;
+            std::string body;
+            Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+            return response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK;
+        }
+        catch (const Poco::Exception&)
+        {
+            return false;
+        }
+    }
+
+    void testOnlyForwardSecretAeadSuitesAreAccepted()
+    {
+        TestServer server(Overrides{{"server.tls.certificate", _folder + "/cert.pem"},
+                                    {"server.tls.private_key", _folder + "/key.pem"}});
+        CPPUNIT_ASSERT(handshakes(server, "")); // TLS 1.3
+        CPPUNIT_ASSERT(handshakes(server, "ECDHE-ECDSA-AES128-GCM-SHA256"));
+        CPPUNIT_ASSERT(handshakes(server, "ECDHE-ECDSA-CHACHA20-POLY1305"));
+        // CBC with SHA-1 and SHA-256, with and without forward secrecy (an ECDSA certificate: RSA key
+        // exchange cannot be offered at all, and is not in the list either).
+        for (const char* weak : {"ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA", "ECDHE-ECDSA-AES128-SHA256",
+                                 "AES128-SHA", "AES128-GCM-SHA256"})
+            CPPUNIT_ASSERT_MESSAGE(weak, !handshakes(server, weak));
+        CPPUNIT_ASSERT(handshakes(server, "ECDHE-ECDSA-AES256-GCM-SHA384")); // and the server still serves
     }
 
     void testHalfATlsConfigurationIsRefused()

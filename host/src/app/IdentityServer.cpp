@@ -361,7 +361,11 @@ void IdentityServer::start()
         params.certificateFile = certificate;
         params.privateKeyFile = privateKey;
         params.verificationMode = Poco::Net::Context::VERIFY_NONE; // clients present no certificate
-        params.cipherList = "HIGH:!aNULL:!MD5:!RC4";
+        // TLS 1.2: forward secrecy (ECDHE) and AEAD ciphers only, no RSA key exchange and no CBC; TLS 1.3's
+        // suites are all of that kind (OpenSSL's defaults).
+        params.cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
         Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
         context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
         context->enableExtendedCertificateVerification(false);
