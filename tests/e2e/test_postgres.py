@@ -245,7 +245,7 @@ class TwoInstancesTest(unittest.TestCase):
         self.assertEqual(reply.status, 200, reply)
         # Both hosts ran the same migrations once, the plugin's apart from the host's.
         self.assertEqual(self.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"),
-                         "1,2")
+                         "1,2,3")
         self.assertEqual(self.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM plugin_migrations "
                                   "WHERE plugin = 'reauthenticate'"), ",".join(map(str, self.plugin_versions())))
 

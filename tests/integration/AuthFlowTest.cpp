@@ -27,6 +27,7 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testPasswordChangeRefusesWeakPasswords);
     CPPUNIT_TEST(testPasswordChangeNeedsSudoOrOldPassword);
     CPPUNIT_TEST(testWrongOldPasswordBesideASudoTokenIsRefused);
+    CPPUNIT_TEST(testSudoTokenIsSpentByTheChangeItAuthorises);
     CPPUNIT_TEST(testSudoTokenOfAnotherSessionOrExpiredIsRefused);
     CPPUNIT_TEST(testDeleteUserWithSudoTokenInQuery);
     CPPUNIT_TEST(testReusedRefreshTokenEndsTheSession);
@@ -241,6 +242,33 @@ public:
             token, "{\"new_password\":\"New-Password-7\",\"old_password\":\"Correct-Horse-9\",\"sudo_token\":\"" + sudo + "\"}");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(changed.body, 200, changed.status);
         _server->signIn("alice", "New-Password-7");
+    }
+
+    void testSudoTokenIsSpentByTheChangeItAuthorises()
+    {
+        const std::string token = _server->signIn("alice");
+        const std::string sudo = sudoToken(token);
+        recordSecret("New-Password-7");
+        recordSecret("Newer-Password-8");
+        // A change refused before it is made (a weak password) spends nothing.
+        CPPUNIT_ASSERT_EQUAL(400, changePassword(token, "{\"new_password\":\"weak\",\"sudo_token\":\"" + sudo + "\"}").status);
+        const HttpResult changed =
+            changePassword(token, "{\"new_password\":\"New-Password-7\",\"sudo_token\":\"" + sudo + "\"}");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(changed.body, 200, changed.status);
+        // The same token again, for another change or a deletion, within its 900 s: refused.
+        const HttpResult replayed =
+            changePassword(token, "{\"new_password\":\"Newer-Password-8\",\"sudo_token\":\"" + sudo + "\"}");
+        CPPUNIT_ASSERT_EQUAL(403, replayed.status);
+        CPPUNIT_ASSERT_EQUAL(4030, replayed.errorCode());
+        CPPUNIT_ASSERT_EQUAL(403, _server->request("DELETE", "/auth/v1/user/me?sudo_token=" + sudo, "",
+                                                   {{"Authorization", "Bearer " + token}})
+                                      .status);
+        _server->signIn("alice", "New-Password-7"); // the replay changed nothing
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM users"));
+        // Once expired anyway, pruning drops the record of it.
+        _server->clock().advanceSeconds(901);
+        _server->server().prune();
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM spent_sudo_tokens"));
     }
 
     void testPasswordChangeNeedsSudoOrOldPassword()

@@ -430,7 +430,7 @@ public:
                 });
         }
         host::Database upgraded("sqlite:" + path, 2);
-        CPPUNIT_ASSERT_EQUAL(1, upgraded.migrate()); // 0002 only: 0001 ran before
+        CPPUNIT_ASSERT_EQUAL(2, upgraded.migrate()); // 0002 and 0003: 0001 ran before
         const std::string dialect = "sqlite";
         CPPUNIT_ASSERT_EQUAL(4, upgraded.migratePlugin("reauthenticate",
                                                        host::readMigrations(std::string(IDENTITY_SOURCE_DIR) +

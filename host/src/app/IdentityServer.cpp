@@ -405,10 +405,12 @@ std::size_t IdentityServer::prune()
     constexpr int batch = 1000;
     const std::size_t sessions = _sessions->prune(3600, batch);
     const std::size_t failures = _passwordGuard->prune(batch);
-    if (sessions + failures > 0)
+    const std::size_t sudo = _sessions->pruneSpentSudoTokens(batch);
+    if (sessions + failures + sudo > 0)
         Poco::Logger::get("identity.storage")
-            .debug("pruned %z ended sessions and %z password failure rows", sessions, failures);
-    return sessions + failures;
+            .debug("pruned %z ended sessions, %z password failure rows and %z spent sudo tokens", sessions, failures,
+                   sudo);
+    return sessions + failures + sudo;
 }
 
 void IdentityServer::pruneLoop()

@@ -12,6 +12,8 @@
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Timestamp.h>
 
+#include <optional>
+
 namespace identity::host
 {
 
@@ -238,7 +240,7 @@ bool AuthEndpoints::passwordMatches(const User& user, const std::string& passwor
     return true;
 }
 
-void AuthEndpoints::requireSudo(const sdk::Request& request) const
+TokenClaims AuthEndpoints::requireSudo(const sdk::Request& request) const
 {
     std::string token = optionalString(request.body(), "sudo_token", "invalid_argument");
     if (token.empty())
@@ -249,6 +251,7 @@ void AuthEndpoints::requireSudo(const sdk::Request& request) const
     const sdk::Principal& principal = *request.principal();
     if (claims.userId != principal.userId || claims.sessionId != principal.sessionId)
         throw ApiError::permissionDenied("invalid_sudo_token");
+    return claims;
 }
 
 void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& response)
@@ -259,8 +262,9 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
     const std::string oldPassword = optionalString(body, "old_password", "invalid_argument");
     const bool hasSudoToken = !optionalString(body, "sudo_token", "invalid_argument").empty() ||
                               !request.query("sudo_token").empty();
+    std::optional<TokenClaims> sudo;
     if (hasSudoToken || oldPassword.empty())
-        requireSudo(request);
+        sudo = requireSudo(request);
     // An old password sent along is checked too, also beside a sudo token: a wrong one is refused, never
     // ignored.
     if (!oldPassword.empty())
@@ -275,6 +279,8 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
     const std::string hash = _d.passwords.hash(newPassword);
     const ForgetCachedPrincipals forget{_d.sessions}; // once the change is in (or may be)
     _d.storage.write([&](sdk::Transaction& transaction) {
+        if (sudo) // spent with the change it authorises: a replay, or a second change, is refused
+            _d.sessions.spendSudoToken(transaction, sudo->tokenId, sudo->expiresAt);
         _d.users.setPasswordHash(transaction, principal.userId, hash);
         _d.sessions.revokeOthers(transaction, principal.userId, principal.sessionId);
     });
@@ -283,13 +289,14 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
 
 void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& response)
 {
-    requireSudo(request);
+    const TokenClaims sudo = requireSudo(request);
     const sdk::Principal& principal = *request.principal();
     const auto services = _d.services.current();
     const ForgetCachedPrincipals forget{_d.sessions}; // once the deletion is in (or may be)
     _d.storage.write([&](sdk::Transaction& transaction) {
         // First: a plugin's unit that writes about this user waits, then finds the account gone.
         transaction.lock(sdk::userLockKey(principal.userId));
+        _d.sessions.spendSudoToken(transaction, sudo.tokenId, sudo.expiresAt);
         for (const auto& owner : services->findAll<sdk::UserDataOwner>(sdk::UserDataOwner::prefix))
         {
             try

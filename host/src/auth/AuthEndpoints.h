@@ -57,7 +57,7 @@ private:
 
     /// Throws 403 unless the request carries (in its body or query) a valid sudo token of its own
     /// session.
-    void requireSudo(const sdk::Request& request) const;
+    TokenClaims requireSudo(const sdk::Request& request) const;
 
     Dependencies _d;
 };

@@ -1,5 +1,7 @@
 #include "auth/SessionStore.h"
 
+#include "identity/sdk/ApiError.h"
+
 #include <Poco/UUIDGenerator.h>
 
 #include <exception>
@@ -63,6 +65,33 @@ std::optional<sdk::Principal> SessionStore::principal(const std::string& session
         }
     }
     return found;
+}
+
+void SessionStore::spendSudoToken(sdk::Transaction& transaction, const std::string& tokenId, Poco::Int64 expiresAt)
+{
+    try
+    {
+        transaction.execute("INSERT INTO spent_sudo_tokens(jti, expires_at) VALUES ($1, $2)",
+                            {Value(tokenId), Value(expiresAt)});
+    }
+    catch (const sdk::StorageConflict&)
+    {
+        throw sdk::ApiError::permissionDenied("invalid_sudo_token");
+    }
+}
+
+std::size_t SessionStore::pruneSpentSudoTokens(int batch)
+{
+    const Poco::Int64 now = _clock.now();
+    std::size_t removed = 0;
+    _storage.write([&](sdk::Transaction& transaction) {
+        removed = transaction
+                      .execute("DELETE FROM spent_sudo_tokens WHERE jti IN (SELECT jti FROM spent_sudo_tokens "
+                               "WHERE expires_at < $1 LIMIT $2)",
+                               {Value(now), Value(batch)})
+                      .affected;
+    });
+    return removed;
 }
 
 SessionStore::ForgetOnFailure::~ForgetOnFailure()

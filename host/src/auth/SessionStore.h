@@ -49,6 +49,13 @@ public:
     void revokeOthers(sdk::Transaction& transaction, const std::string& userId, const std::string& keepSessionId);
     void removeAll(sdk::Transaction& transaction, const std::string& userId);
 
+    /// Inside the unit of work of the change a sudo token authorises: records the token as spent.
+    /// Throws ApiError 403 4030 when it was spent already (a replay, or a race with another use).
+    void spendSudoToken(sdk::Transaction& transaction, const std::string& tokenId, Poco::Int64 expiresAt);
+
+    /// Drops spent sudo tokens that have expired anyway, at most `batch`; returns how many.
+    std::size_t pruneSpentSudoTokens(int batch);
+
     /// Empties the principal cache: after a change to sessions or users has committed.
     void forgetCachedPrincipals();
 

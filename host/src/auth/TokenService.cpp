@@ -121,6 +121,8 @@ bool TokenService::verify(const std::string& jwt, const std::string& type, bool 
             !stringClaim(payload, "sid", claims.sessionId) || !timeClaim(payload, "exp", claims.expiresAt) ||
             !timeClaim(payload, "iat", issuedAt) || !timeClaim(payload, "nbf", notBefore))
             return false;
+        claims.tokenId.clear();
+        stringClaim(payload, "jti", claims.tokenId); // every token of ours has one; a sudo token needs it
         if (checkTime)
         {
             const Poco::Int64 now = _clock.now();
@@ -150,7 +152,8 @@ TokenClaims TokenService::verifyAccessToken(const std::string& jwt) const
 TokenClaims TokenService::verifySudoToken(const std::string& jwt) const
 {
     TokenClaims claims;
-    if (!verify(jwt, sudoType, true, claims))
+    // A sudo token is spent by its jti: one without is no sudo token of ours.
+    if (!verify(jwt, sudoType, true, claims) || claims.tokenId.empty() || claims.tokenId.size() > 64)
         throw sdk::ApiError::permissionDenied("invalid_sudo_token");
     return claims;
 }

@@ -22,6 +22,7 @@ struct TokenClaims
 {
     std::string userId;    ///< sub
     std::string sessionId; ///< sid
+    std::string tokenId;   ///< jti (a sudo token is spent by it)
     Poco::Int64 expiresAt = 0;
 };
 
