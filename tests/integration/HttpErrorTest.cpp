@@ -116,7 +116,9 @@ public:
         // Poco keeps the last of two; something in front of the host may have checked the first.
         for (const char* body : {"{\"username\":\"alice\",\"password\":\"x\",\"password\":\"y\"}",
                                  "{\"username\":\"alice\",\"password\":\"x\",\"extra\":{\"a\":1,\"a\":2}}",
-                                 "{\"username\":\"alice\",\"password\":\"x\",\"extra\":[{\"a\":1,\"a\":1}]}"})
+                                 "{\"username\":\"alice\",\"password\":\"x\",\"extra\":[{\"a\":1,\"a\":1}]}",
+                                 // the same key spelt with an escape
+                                 "{\"username\":\"alice\",\"password\":\"x\",\"\\u0070assword\":\"y\"}"})
             assertError(_server->request("POST", "/auth/v1/signin", body), 400, "invalid_argument", 4001);
         // The same key in two objects is no duplicate: this gets as far as the password check.
         const HttpResult distinct = _server->request(

@@ -53,7 +53,7 @@ public:
     /// Throws ApiError 403 4030 when it was spent already (a replay, or a race with another use).
     void spendSudoToken(sdk::Transaction& transaction, const std::string& tokenId, Poco::Int64 expiresAt);
 
-    /// Drops spent sudo tokens that have expired anyway, at most `batch`; returns how many.
+    /// Drops spent sudo tokens an hour past their expiry, at most `batch`; returns how many.
     std::size_t pruneSpentSudoTokens(int batch);
 
     /// Empties the principal cache: after a change to sessions or users has committed.
