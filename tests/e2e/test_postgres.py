@@ -404,10 +404,12 @@ class TwoInstancesTest(unittest.TestCase):
         statuses = self.send_all(users, [self.a])
         self.assertEqual(list(statuses.values()).count(200), len(users))
         ids = ",".join("'%s'" % user_id for user_id, _, _ in users)
-        # Kill A while it holds claims (status 'sending' under a lease) it has not finished.
-        delivery.wait_for(lambda: self.delivered_by(self.a) > 0 or int(self.sql(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'sending' AND user_id IN (%s)" % ids)) > 0, 30,
-            "a worker sending")
+        # Kill A while it holds claims (status 'sending' under a lease) it has not finished: more rows
+        # are claimed than one worker's batch (16), so both workers hold some. (A's delivered lines come
+        # only once a batch's outcomes are recorded, too late a sign: A may hold nothing by then.)
+        delivery.wait_for(lambda: int(self.sql(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sending' AND user_id IN (%s)" % ids)) > 16, 30,
+            "both workers sending")
         self.a.kill()
         killed_at = time.monotonic()
         pending_at_kill = int(self.sql("SELECT COUNT(*) FROM outbox WHERE status <> 'delivered' AND user_id IN (%s)"
