@@ -142,8 +142,7 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
     removeStalePrivateFolders(Poco::Path::temp());
     // Made and locked under a staging name, then renamed: a host starting at the same moment never finds
     // it under the private prefix with its lock not yet taken (and removes it as stale).
-    const std::string suffix = std::to_string(::getpid()) + "-XXXXXX";
-    std::string folder = Poco::Path::temp() + stagingFolderPrefix + suffix;
+    std::string folder = Poco::Path::temp() + stagingFolderPrefix + std::to_string(::getpid()) + "-XXXXXX"; // mkdtemp's
     if (!::mkdtemp(folder.data()))
         throw Poco::CreateFileException("cannot create a private folder for plugin libraries", folder);
     _privateFolderLock = ::open((folder + "/.owner").c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
