@@ -245,9 +245,14 @@ class TwoInstancesTest(unittest.TestCase):
         self.assertEqual(reply.status, 200, reply)
         # Both hosts ran the same migrations once, the plugin's apart from the host's.
         self.assertEqual(self.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"),
-                         "1,2,3")
+                         ",".join(map(str, self.host_versions())))
         self.assertEqual(self.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM plugin_migrations "
                                   "WHERE plugin = 'reauthenticate'"), ",".join(map(str, self.plugin_versions())))
+
+    def host_versions(self):
+        """The versions of the host's PostgreSQL migrations, from its files."""
+        folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schema", "postgresql")
+        return sorted(int(name[:4]) for name in os.listdir(folder) if name[:4].isdigit() and name.endswith(".sql"))
 
     def plugin_versions(self):
         """The versions of the plugin's PostgreSQL migrations, from its files."""

@@ -1,11 +1,16 @@
 // The host's own endpoints: sign-in, refresh, revoke, sign-out, me, sudo, password change, deletion.
 #include "support/TestServer.h"
 
+#include "auth/PasswordHasher.h"
 #include "auth/SessionStore.h"
+#include "support/SystemRandom.h"
+#include "identity/sdk/Storage.h"
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 using namespace identity;
 using namespace identity::test;
@@ -33,6 +38,14 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testReusedRefreshTokenEndsTheSession);
     CPPUNIT_TEST(testTenWrongPasswordsLockPasswordChecks);
     CPPUNIT_TEST(testUnknownNamesLockLikeAccounts);
+    CPPUNIT_TEST(testFortyParallelWrongPasswordsHashExactlyTen);
+    CPPUNIT_TEST(testALockLocksOutOnlyTheClientThatGuessed);
+    CPPUNIT_TEST(testALockTellsNothingAboutWhichNamesAreOneAccount);
+    CPPUNIT_TEST(testAnIpv6ClientIsCountedByItsSlash64);
+    CPPUNIT_TEST(testEachLockOfACountLastsTwiceTheOneBefore);
+    CPPUNIT_TEST(testGuessingFromManyAddressesLocksOutUnknownClientsOnly);
+    CPPUNIT_TEST(testSudoPasswordGuessesLockSudo);
+    CPPUNIT_TEST(testPbkdf2HashIsReplacedByArgon2idAtSignIn);
     CPPUNIT_TEST(testPruningDropsEndedSessionsAndQuietUnknownNames);
     CPPUNIT_TEST_SUITE_END();
 
@@ -383,6 +396,163 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("900"), locked.headers.get("Retry-After", ""));
     }
 
+    HttpResult signInFrom(TestServer& server, const std::string& address, const std::string& body)
+    {
+        const HttpResult result = server.request("POST", "/auth/v1/signin", body, {{"X-Forwarded-For", address}});
+        recordSecret(result.string("access_token"));
+        recordSecret(result.string("refresh_token"));
+        return result;
+    }
+
+    static Overrides behindProxy(Overrides overrides = {})
+    {
+        overrides["server.trusted_proxies[0]"] = "127.0.0.1";
+        return overrides;
+    }
+
+    static std::string aliceWith(const std::string& password)
+    {
+        return "{\"username\":\"alice\",\"password\":\"" + password + "\"}";
+    }
+
+    void testFortyParallelWrongPasswordsHashExactlyTen()
+    {
+        // Each check takes its place in the count before it hashes: the race that let all 40 be hashed
+        // against a limit of 10 is gone. A 401 comes only after a hash.
+        std::atomic<int> refused{0}, limited{0}, other{0};
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 40; ++i)
+            threads.emplace_back([&] {
+                const int status = _server->post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).status;
+                (status == 401 ? refused : status == 429 ? limited : other)++;
+            });
+        for (auto& thread : threads)
+            thread.join();
+        CPPUNIT_ASSERT_EQUAL(0, other.load());
+        CPPUNIT_ASSERT_EQUAL(10, refused.load());
+        CPPUNIT_ASSERT_EQUAL(30, limited.load());
+        CPPUNIT_ASSERT_EQUAL(429, _server->post("/auth/v1/signin", aliceWith("Correct-Horse-9")).status);
+    }
+
+    void testALockLocksOutOnlyTheClientThatGuessed()
+    {
+        TestServer server(behindProxy());
+        server.createUser("dave", "dave@example.com", "+8613800138001");
+        const std::string owner = "198.51.100.7", attacker = "203.0.113.9";
+        CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, owner, "{\"username\":\"dave\",\"password\":\"Correct-Horse-9\"}").status);
+        for (int i = 0; i < 10; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, attacker, "{\"username\":\"dave\",\"password\":\"Wrong-Horse-9\"}").status);
+        // The attacker is locked out, even with the right password...
+        const HttpResult locked = signInFrom(server, attacker, "{\"username\":\"dave\",\"password\":\"Correct-Horse-9\"}");
+        CPPUNIT_ASSERT_EQUAL(429, locked.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("900"), locked.headers.get("Retry-After", ""));
+        // ...the owner is not, where they signed in before nor anywhere else.
+        CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, owner, "{\"username\":\"dave\",\"password\":\"Correct-Horse-9\"}").status);
+        CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, "192.0.2.44", "{\"username\":\"dave\",\"password\":\"Correct-Horse-9\"}").status);
+        // The owner's sign-ins do not lift the attacker's lock.
+        CPPUNIT_ASSERT_EQUAL(429, signInFrom(server, attacker, "{\"username\":\"dave\",\"password\":\"Correct-Horse-9\"}").status);
+    }
+
+    void testALockTellsNothingAboutWhichNamesAreOneAccount()
+    {
+        TestServer server(behindProxy());
+        server.createUser("dave", "dave@example.com", "+8613800138001");
+        const std::string attacker = "203.0.113.9";
+        for (int i = 0; i < 10; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, attacker, "{\"username\":\"dave\",\"password\":\"Wrong-Horse-9\"}").status);
+        CPPUNIT_ASSERT_EQUAL(429, signInFrom(server, attacker, "{\"username\":\"dave\",\"password\":\"Wrong-Horse-9\"}").status);
+        // Dave's email and phone number answer as any other name does: were the lock the account's,
+        // a 429 here would tell they are his.
+        CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, attacker, "{\"email\":\"dave@example.com\",\"password\":\"Wrong-Horse-9\"}").status);
+        CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, attacker, "{\"phone_number\":\"+8613800138001\",\"password\":\"Wrong-Horse-9\"}").status);
+        CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, attacker, "{\"email\":\"nobody@example.com\",\"password\":\"Wrong-Horse-9\"}").status);
+    }
+
+    void testAnIpv6ClientIsCountedByItsSlash64()
+    {
+        TestServer server(behindProxy());
+        server.createUser("alice", "alice@example.com", "+8613800138000");
+        for (int i = 0; i < 10; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "2001:db8:1:2::" + std::to_string(i + 1),
+                                                 aliceWith("Wrong-Horse-9")).status);
+        // Another address in the same /64 is the same client; another /64 is not.
+        CPPUNIT_ASSERT_EQUAL(429, signInFrom(server, "2001:db8:1:2:ffff::1", aliceWith("Correct-Horse-9")).status);
+        CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, "2001:db8:1:3::1", aliceWith("Correct-Horse-9")).status);
+    }
+
+    void testEachLockOfACountLastsTwiceTheOneBefore()
+    {
+        for (const int expected : {900, 1800, 3600})
+        {
+            for (int i = 0; i < 10; ++i)
+                CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).status);
+            const HttpResult locked = _server->post("/auth/v1/signin", aliceWith("Correct-Horse-9"));
+            CPPUNIT_ASSERT_EQUAL(429, locked.status);
+            CPPUNIT_ASSERT_EQUAL(std::to_string(expected), locked.headers.get("Retry-After", ""));
+            _server->clock().advanceSeconds(expected);
+        }
+        // A right password resets it all: the next lock is the first again.
+        _server->signIn("alice");
+        for (int i = 0; i < 10; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).status);
+        CPPUNIT_ASSERT_EQUAL(std::string("900"),
+                             _server->post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).headers.get("Retry-After", ""));
+    }
+
+    void testGuessingFromManyAddressesLocksOutUnknownClientsOnly()
+    {
+        TestServer server(behindProxy({{"passwords.account_failures_before_lock", "20"}}));
+        server.createUser("dave", "dave@example.com", "+8613800138001");
+        const std::string owner = "198.51.100.7";
+        const std::string right = "{\"username\":\"dave\",\"password\":\"Correct-Horse-9\"}";
+        CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, owner, right).status);
+        // Guesses spread over addresses and names: 20 in all reach the account's own limit.
+        for (int i = 0; i < 20; ++i)
+        {
+            const std::string body = i % 2 ? "{\"username\":\"dave\",\"password\":\"Wrong-Horse-9\"}"
+                                           : "{\"email\":\"dave@example.com\",\"password\":\"Wrong-Horse-9\"}";
+            CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "203.0.113." + std::to_string(i), body).status);
+        }
+        // A client that never signed in is refused, as if the password were wrong: no 429 to tell the
+        // names apart, and the password is not even checked.
+        CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.44", right).status);
+        CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.45", "{\"email\":\"dave@example.com\",\"password\":\"Correct-Horse-9\"}").status);
+        // The owner, where they signed in before, goes on; that does not lift the lock for the others...
+        CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, owner, right).status);
+        CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.44", right).status);
+        // ...its end does.
+        server.clock().advanceSeconds(900);
+        CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, "192.0.2.44", right).status);
+    }
+
+    void testSudoPasswordGuessesLockSudo()
+    {
+        const std::string token = _server->signIn("alice");
+        for (int i = 0; i < 10; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/user/sudo", "{\"password\":\"Wrong-Horse-9\"}", token).status);
+        const HttpResult locked = _server->post("/auth/v1/user/sudo", "{\"password\":\"Correct-Horse-9\"}", token);
+        CPPUNIT_ASSERT_EQUAL(429, locked.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("900"), locked.headers.get("Retry-After", ""));
+        _server->clock().advanceSeconds(900);
+        sudoToken(token);
+    }
+
+    void testPbkdf2HashIsReplacedByArgon2idAtSignIn()
+    {
+        host::SystemRandom random;
+        host::PasswordHashing legacy;
+        legacy.algorithm = "pbkdf2-sha256";
+        const std::string old = host::PasswordHasher(legacy, random).hash("Correct-Horse-9");
+        _server->server().database().write([&](sdk::Transaction& transaction) {
+            transaction.execute("UPDATE users SET password_hash = $1", {sdk::Value(old)});
+        });
+        _server->signIn("alice");
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM users WHERE password_hash LIKE "
+                                                    "'$argon2id$v=19$m=19456,t=2,p=1$%'"));
+        _server->signIn("alice");
+        CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).status);
+    }
+
     void testPruningDropsEndedSessionsAndQuietUnknownNames()
     {
         const std::string ended = _server->signIn("alice");
@@ -406,9 +576,13 @@ public:
 
         _server->clock().advanceSeconds(3600);
         _server->server().prune();
-        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM password_failures"));
+        // The lock is over; its count stays a day, so that the name's next lock lasts twice as long.
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM password_failures"));
         CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM sessions"));
         CPPUNIT_ASSERT_EQUAL(200, _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + live}}).status);
+        _server->clock().advanceSeconds(86400);
+        _server->server().prune();
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM password_failures"));
     }
 
 private:

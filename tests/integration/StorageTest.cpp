@@ -430,8 +430,11 @@ public:
                 });
         }
         host::Database upgraded("sqlite:" + path, 2);
-        CPPUNIT_ASSERT_EQUAL(2, upgraded.migrate()); // 0002 and 0003: 0001 ran before
         const std::string dialect = "sqlite";
+        // Every host migration but 0001, which ran before.
+        CPPUNIT_ASSERT_EQUAL(
+            static_cast<int>(host::readMigrations(std::string(IDENTITY_SOURCE_DIR) + "/schema/" + dialect).size()) - 1,
+            upgraded.migrate());
         CPPUNIT_ASSERT_EQUAL(4, upgraded.migratePlugin("reauthenticate",
                                                        host::readMigrations(std::string(IDENTITY_SOURCE_DIR) +
                                                                             "/plugin/schema/" + dialect)));

@@ -52,6 +52,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("sqlite:var/identity.db"), settings.storageUrl);
         CPPUNIT_ASSERT_EQUAL(7200, settings.accessTtl);
         CPPUNIT_ASSERT_EQUAL(600000, settings.pbkdf2Iterations);
+        CPPUNIT_ASSERT_EQUAL(std::string("argon2id"), settings.passwordAlgorithm);
+        CPPUNIT_ASSERT_EQUAL(2, settings.argon2TimeCost);
+        CPPUNIT_ASSERT_EQUAL(19456, settings.argon2MemoryKib);
+        CPPUNIT_ASSERT_EQUAL(100, settings.accountFailuresBeforeLock);
         CPPUNIT_ASSERT_EQUAL(150, settings.debounceMs);
         CPPUNIT_ASSERT(!settings.development);
         CPPUNIT_ASSERT(settings.clients.count("dev"));

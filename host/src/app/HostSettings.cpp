@@ -89,8 +89,12 @@ HostSettings HostSettings::read(const Poco::Util::AbstractConfiguration& config)
     s.refreshTtl = integer(config, "tokens.refresh_ttl");
     s.sudoTtl = integer(config, "tokens.sudo_ttl");
 
+    s.passwordAlgorithm = text(config, "passwords.algorithm");
+    s.argon2TimeCost = integer(config, "passwords.argon2.time_cost");
+    s.argon2MemoryKib = integer(config, "passwords.argon2.memory_kib");
     s.pbkdf2Iterations = integer(config, "passwords.pbkdf2_iterations");
     s.failuresBeforeLock = integer(config, "passwords.failures_before_lock");
+    s.accountFailuresBeforeLock = integer(config, "passwords.account_failures_before_lock");
     s.lockSeconds = integer(config, "passwords.lock_seconds");
 
     s.development = flag(config, "development.enabled");

@@ -40,8 +40,12 @@ struct HostSettings
     int refreshTtl = 0;
     int sudoTtl = 0;
     // passwords
+    std::string passwordAlgorithm;
+    int argon2TimeCost = 0;
+    int argon2MemoryKib = 0;
     int pbkdf2Iterations = 0;
     int failuresBeforeLock = 0;
+    int accountFailuresBeforeLock = 0;
     int lockSeconds = 0;
     // development and administration
     bool development = false;

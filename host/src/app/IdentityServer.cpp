@@ -123,9 +123,12 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
     settings.sudoTtl = _settings.sudoTtl;
     _tokens = std::make_unique<TokenService>(settings, _clock, _random);
     _passwords = std::make_unique<PasswordHasher>(
-        _settings.pbkdf2Iterations, _random);
-    _passwordGuard = std::make_unique<PasswordGuard>(*_database, _clock, _audit,
-                                                     _settings.failuresBeforeLock, _settings.lockSeconds);
+        PasswordHashing{_settings.passwordAlgorithm, _settings.argon2TimeCost, _settings.argon2MemoryKib,
+                        _settings.pbkdf2Iterations},
+        _random);
+    _passwordGuard = std::make_unique<PasswordGuard>(
+        *_database, _clock, _audit,
+        PasswordLimits{_settings.failuresBeforeLock, _settings.lockSeconds, _settings.accountFailuresBeforeLock});
     _authenticator = std::make_unique<Authenticator>(*_tokens, *_sessions);
     _endpoints = std::make_unique<AuthEndpoints>(AuthEndpoints::Dependencies{
         *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_database, _random, _clock, _audit, _services,

@@ -102,23 +102,35 @@ void AuthEndpoints::signIn(const sdk::Request& request, sdk::Response& response)
     if (login.empty() || login.size() > 256 || password.size() > 1024)
         throw ApiError::invalidArgument("missing_login");
 
-    const auto user = _d.users.findByLogin(field, login);
-    if (!user || user->status != "active")
+    auto user = _d.users.findByLogin(field, login);
+    if (user && user->status != "active")
+        user.reset();
+    // The same steps whether the name has an account or not, so neither the answers nor their timing
+    // tell who exists.
+    const PasswordGuard::Attempt attempt =
+        _d.passwordGuard.beginSignIn(field, login, request.clientAddress(), user ? user->id : std::string());
+    if (!user || attempt.refused)
     {
-        // The same steps as for an account, so neither the answers nor their timing tell who exists.
-        const std::string subject = PasswordGuard::forLogin(field, login);
-        _d.passwordGuard.check(subject);
         _d.passwords.spendVerificationTime(password);
-        _d.passwordGuard.failed(subject);
+        if (user)
+        {
+            Poco::JSON::Object fields;
+            fields.set("reason", "account_locked");
+            _d.audit.record("signin_failed", user->id, fields);
+        }
         throw ApiError::invalidPassword("invalid_credentials");
     }
-    if (!passwordMatches(*user, password))
+    if (!_d.passwords.verify(password, user->passwordHash))
     {
         Poco::JSON::Object fields;
         fields.set("reason", "wrong_password");
         _d.audit.record("signin_failed", user->id, fields);
         throw ApiError::invalidPassword("invalid_credentials");
     }
+    _d.passwordGuard.succeeded(attempt);
+    // Made with an older algorithm or cheaper parameters: replaced now, while the password is at hand.
+    if (_d.passwords.needsRehash(user->passwordHash))
+        _d.users.replacePasswordHash(user->id, user->passwordHash, _d.passwords.hash(password));
     const std::string refreshToken = crypto::base64UrlEncode(_d.random.bytes(32));
     const std::string sessionId = _d.sessions.create(user->id, request.clientId(), request.deviceId(),
                                                      refreshHash(refreshToken), _d.clock.now() + _d.refreshTtl);
@@ -229,14 +241,10 @@ void AuthEndpoints::sudo(const sdk::Request& request, sdk::Response& response)
 
 bool AuthEndpoints::passwordMatches(const User& user, const std::string& password)
 {
-    const std::string subject = PasswordGuard::forUser(user.id);
-    _d.passwordGuard.check(subject);
+    const PasswordGuard::Attempt attempt = _d.passwordGuard.beginCheck(user.id);
     if (!_d.passwords.verify(password, user.passwordHash))
-    {
-        _d.passwordGuard.failed(subject);
-        return false;
-    }
-    _d.passwordGuard.succeeded(subject);
+        return false; // counted already
+    _d.passwordGuard.succeeded(attempt);
     return true;
 }
 
@@ -332,7 +340,7 @@ void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& respo
             }
         }
         _d.sessions.removeAll(transaction, principal.userId);
-        _d.passwordGuard.forget(transaction, PasswordGuard::forUser(principal.userId));
+        _d.passwordGuard.forget(transaction, principal.userId);
         _d.users.remove(transaction, principal.userId);
     });
     _d.audit.record("user_deleted", principal.userId, Poco::JSON::Object());

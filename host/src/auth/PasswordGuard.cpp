@@ -3,88 +3,181 @@
 #include "identity/sdk/ApiError.h"
 #include "identity/sdk/Crypto.h"
 
+#include <Poco/Net/IPAddress.h>
+
+#include <algorithm>
+
 namespace identity::host
 {
 
 using sdk::Value;
 
+namespace
+{
+constexpr Poco::Int64 day = 86400;
+constexpr Poco::Int64 knownClientDays = 180;
+
+std::string accountSubject(const std::string& userId) { return "account:" + userId; }
+std::string checkSubject(const std::string& userId) { return "user:" + userId; }
+} // namespace
+
 PasswordGuard::PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk::AuditLog& audit,
-                             int failuresBeforeLock, int lockSeconds)
-    : _storage(storage), _clock(clock), _audit(audit), _failuresBeforeLock(failuresBeforeLock),
-      _lockSeconds(lockSeconds)
+                             PasswordLimits limits)
+    : _storage(storage), _clock(clock), _audit(audit), _limits(limits)
 {
-    if (failuresBeforeLock < 1 || failuresBeforeLock > 100 || lockSeconds < 1)
+    if (limits.failuresBeforeLock < 1 || limits.failuresBeforeLock > 100 || limits.lockSeconds < 1 ||
+        limits.accountFailuresBeforeLock < limits.failuresBeforeLock || limits.accountFailuresBeforeLock > 100)
         throw Poco::InvalidArgumentException(
-            "passwords.failures_before_lock must be 1 to 100 and passwords.lock_seconds at least 1");
+            "passwords.failures_before_lock must be 1 to 100, passwords.account_failures_before_lock from "
+            "failures_before_lock to 100, and passwords.lock_seconds at least 1");
 }
 
-std::string PasswordGuard::forUser(const std::string& userId) { return "user:" + userId; }
-
-std::string PasswordGuard::forLogin(const std::string& field, const std::string& value)
+std::string PasswordGuard::clientKey(const std::string& address)
 {
-    return "login:" + sdk::crypto::toHex(sdk::crypto::sha256(field + "|" + value));
-}
-
-void PasswordGuard::check(const std::string& subject)
-{
-    Poco::Int64 lockedUntil = 0;
-    _storage.read([&](sdk::Transaction& transaction) {
-        const sdk::Result result =
-            transaction.execute("SELECT locked_until FROM password_failures WHERE subject = $1", {Value(subject)});
-        lockedUntil = result.empty() ? 0 : result.front().integer(0);
-    });
-    const Poco::Int64 timestamp = _clock.now();
-    if (lockedUntil > timestamp)
-        throw sdk::ApiError::resourceExhausted(static_cast<int>(lockedUntil - timestamp));
-}
-
-void PasswordGuard::failed(const std::string& subject)
-{
-    const Poco::Int64 timestamp = _clock.now();
-    bool locked = false;
-    const bool account = subject.rfind("user:", 0) == 0;
-    _storage.write([&](sdk::Transaction& transaction) {
-        locked = false;
-        if (account)
+    Poco::Net::IPAddress ip;
+    if (!Poco::Net::IPAddress::tryParse(address, ip))
+        return address;
+    if (ip.family() == Poco::Net::IPAddress::IPv6)
+    {
+        if (ip.isIPv4Mapped())
         {
-            // Not about an account deleted a moment ago: its row would never be pruned.
-            transaction.lock(sdk::userLockKey(subject.substr(5)));
-            if (transaction.execute("SELECT id FROM users WHERE id = $1", {Value(subject.substr(5))}).empty())
-                return;
+            const auto* bytes = static_cast<const unsigned char*>(ip.addr());
+            return std::to_string(bytes[12]) + "." + std::to_string(bytes[13]) + "." + std::to_string(bytes[14]) +
+                   "." + std::to_string(bytes[15]);
         }
-        // Counted in the database (not read, then written), so concurrent failures all count.
-        const Poco::Int64 consecutive =
-            transaction
-                .execute("INSERT INTO password_failures(subject, consecutive, locked_until, updated_at) "
-                         "VALUES ($1, 1, 0, $2) ON CONFLICT (subject) DO UPDATE SET "
-                         "consecutive = password_failures.consecutive + 1, updated_at = $3 RETURNING consecutive",
-                         {Value(subject), Value(timestamp), Value(timestamp)})
-                .front()
-                .integer(0);
-        locked = consecutive >= _failuresBeforeLock;
-        if (locked)
-            transaction.execute("UPDATE password_failures SET consecutive = 0, locked_until = $1 WHERE subject = $2",
-                                {Value(timestamp + _lockSeconds), Value(subject)});
-    });
-    if (!locked)
-        return;
+        // One subscriber usually holds a whole /64: counted per address, each of its 2^64 would be a new
+        // client.
+        return (ip & Poco::Net::IPAddress(64, Poco::Net::IPAddress::IPv6)).toString() + "/64";
+    }
+    return ip.toString();
+}
+
+PasswordGuard::Place PasswordGuard::take(sdk::Transaction& transaction, const std::string& subject, int limit,
+                                         Poco::Int64 timestamp)
+{
+    // One statement: the row is locked (PostgreSQL) or the writer is one (SQLite) while it counts, so
+    // every parallel check gets a place of its own.
+    const sdk::Result counted = transaction.execute(
+        "INSERT INTO password_failures(subject, consecutive, locked_until, updated_at, locks) VALUES ($1, 1, 0, $2, 0) "
+        "ON CONFLICT (subject) DO UPDATE SET "
+        "consecutive = CASE WHEN password_failures.locked_until > $2 THEN password_failures.consecutive "
+        "ELSE password_failures.consecutive + 1 END, "
+        "updated_at = CASE WHEN password_failures.locked_until > $2 THEN password_failures.updated_at ELSE $2 END "
+        "RETURNING consecutive, locked_until, locks",
+        {Value(subject), Value(timestamp)});
+    const sdk::Row& row = counted.front();
+    Place place;
+    place.lockedUntil = row.integer(1);
+    if (place.lockedUntil > timestamp)
+        return place; // locked: nothing counted
+    place.taken = true;
+    if (row.integer(0) < limit)
+        return place;
+    // This place is the last before the lock: it is still checked, and a right password lifts the lock.
+    const Poco::Int64 locks = row.integer(2);
+    place.lockedUntil = timestamp + std::min<Poco::Int64>(day, Poco::Int64(_limits.lockSeconds) << std::min<Poco::Int64>(locks, 7));
+    place.lockedNow = true;
+    transaction.execute(
+        "UPDATE password_failures SET consecutive = 0, locked_until = $1, locks = locks + 1 WHERE subject = $2",
+        {Value(place.lockedUntil), Value(subject)});
+    return place;
+}
+
+void PasswordGuard::recordLock(const std::string& scope, const std::string& userId, Poco::Int64 lockedUntil,
+                               Poco::Int64 timestamp)
+{
     Poco::JSON::Object fields;
-    fields.set("retry_after", _lockSeconds);
-    if (!account)
+    fields.set("scope", scope);
+    fields.set("retry_after", lockedUntil - timestamp);
+    if (userId.empty())
         fields.set("login", "unknown");
-    _audit.record("password_locked", account ? subject.substr(5) : std::string(), fields);
+    _audit.record("password_locked", userId, fields);
 }
 
-void PasswordGuard::succeeded(const std::string& subject)
+PasswordGuard::Attempt PasswordGuard::beginSignIn(const std::string& field, const std::string& login,
+                                                  const std::string& clientAddress, const std::string& userId)
 {
+    Attempt attempt;
+    attempt.userId = userId;
+    attempt.client = sdk::crypto::toHex(sdk::crypto::sha256(clientKey(clientAddress)));
+    const std::string name =
+        "login:" + sdk::crypto::toHex(sdk::crypto::sha256(field + "|" + login + "|" + attempt.client));
+    const Poco::Int64 timestamp = _clock.now();
+    Place named, account;
+    bool known = false;
     _storage.write([&](sdk::Transaction& transaction) {
-        transaction.execute("DELETE FROM password_failures WHERE subject = $1", {Value(subject)});
+        named = take(transaction, name, _limits.failuresBeforeLock, timestamp);
+        account = Place();
+        known = false;
+        if (!named.taken || userId.empty())
+            return;
+        known = !transaction
+                     .execute("SELECT 1 FROM known_clients WHERE user_id = $1 AND client = $2",
+                              {Value(userId), Value(attempt.client)})
+                     .empty();
+        account = take(transaction, accountSubject(userId), _limits.accountFailuresBeforeLock, timestamp);
+    });
+    if (!named.taken)
+        throw sdk::ApiError::resourceExhausted(static_cast<int>(named.lockedUntil - timestamp));
+    attempt.subjects.push_back(name);
+    if (named.lockedNow)
+        recordLock("client", userId, named.lockedUntil, timestamp);
+    if (userId.empty())
+        return attempt;
+    if (account.taken)
+        attempt.subjects.push_back(accountSubject(userId));
+    if (account.lockedNow)
+        recordLock("account", userId, account.lockedUntil, timestamp);
+    // Locked for unknown clients, whose guesses are not even checked; a known client's are, and count.
+    attempt.refused = !account.taken && !known;
+    return attempt;
+}
+
+PasswordGuard::Attempt PasswordGuard::beginCheck(const std::string& userId)
+{
+    Attempt attempt;
+    attempt.userId = userId;
+    const Poco::Int64 timestamp = _clock.now();
+    Place place;
+    _storage.write([&](sdk::Transaction& transaction) {
+        // Not about an account deleted a moment ago: its row would never be dropped with it.
+        transaction.lock(sdk::userLockKey(userId));
+        place = Place();
+        if (transaction.execute("SELECT id FROM users WHERE id = $1", {Value(userId)}).empty())
+            return;
+        place = take(transaction, checkSubject(userId), _limits.failuresBeforeLock, timestamp);
+    });
+    if (!place.taken && place.lockedUntil > timestamp)
+        throw sdk::ApiError::resourceExhausted(static_cast<int>(place.lockedUntil - timestamp));
+    if (place.taken)
+        attempt.subjects.push_back(checkSubject(userId));
+    if (place.lockedNow)
+        recordLock("account", userId, place.lockedUntil, timestamp);
+    return attempt;
+}
+
+void PasswordGuard::succeeded(const Attempt& attempt)
+{
+    const Poco::Int64 timestamp = _clock.now();
+    _storage.write([&](sdk::Transaction& transaction) {
+        for (const std::string& subject : attempt.subjects)
+            transaction.execute("DELETE FROM password_failures WHERE subject = $1", {Value(subject)});
+        if (attempt.client.empty() || attempt.userId.empty())
+            return;
+        transaction.lock(sdk::userLockKey(attempt.userId));
+        if (transaction.execute("SELECT id FROM users WHERE id = $1", {Value(attempt.userId)}).empty())
+            return; // deleted a moment ago
+        transaction.execute("INSERT INTO known_clients(user_id, client, last_seen) VALUES ($1, $2, $3) "
+                            "ON CONFLICT (user_id, client) DO UPDATE SET last_seen = $3",
+                            {Value(attempt.userId), Value(attempt.client), Value(timestamp)});
     });
 }
 
-void PasswordGuard::forget(sdk::Transaction& transaction, const std::string& subject)
+void PasswordGuard::forget(sdk::Transaction& transaction, const std::string& userId)
 {
-    transaction.execute("DELETE FROM password_failures WHERE subject = $1", {Value(subject)});
+    transaction.execute("DELETE FROM password_failures WHERE subject = $1 OR subject = $2",
+                        {Value(checkSubject(userId)), Value(accountSubject(userId))});
+    transaction.execute("DELETE FROM known_clients WHERE user_id = $1", {Value(userId)});
 }
 
 std::size_t PasswordGuard::prune(int batch)
@@ -94,9 +187,16 @@ std::size_t PasswordGuard::prune(int batch)
     _storage.write([&](sdk::Transaction& transaction) {
         removed = transaction
                       .execute("DELETE FROM password_failures WHERE subject IN (SELECT subject FROM password_failures "
-                               "WHERE subject LIKE 'login:%' AND locked_until <= $1 AND updated_at < $2 LIMIT $3)",
-                               {Value(timestamp), Value(timestamp - _lockSeconds), Value(batch)})
+                               "WHERE locked_until <= $1 AND (updated_at < $2 OR (updated_at < $3 AND locks = 0 AND "
+                               "subject NOT LIKE 'account:%')) LIMIT $4)",
+                               {Value(timestamp), Value(timestamp - day), Value(timestamp - _limits.lockSeconds),
+                                Value(batch)})
                       .affected;
+        removed += transaction
+                       .execute("DELETE FROM known_clients WHERE (user_id, client) IN (SELECT user_id, client FROM "
+                                "known_clients WHERE last_seen < $1 LIMIT $2)",
+                                {Value(timestamp - knownClientDays * day), Value(batch)})
+                       .affected;
     });
     return removed;
 }

@@ -5,43 +5,94 @@
 #include "identity/sdk/Storage.h"
 
 #include <string>
+#include <vector>
 
 namespace identity::host
 {
 
-/// Limits password guessing, wherever a password is checked (sign-in, sudo, the old password of a
-/// change): after `failuresBeforeLock` consecutive wrong passwords, password checks for the subject
-/// answer 429 for `lockSeconds`, before any hashing is done. A right password resets the count.
-/// The subject is the account (`forUser`) or, for a sign-in name with no account, that name
-/// (`forLogin`): unknown names lock exactly like known ones, so the lock reveals nobody.
+struct PasswordLimits
+{
+    int failuresBeforeLock = 10;        ///< per sign-in name and client, and per account for sudo/old_password
+    int lockSeconds = 900;              ///< the first lock; each further one doubles, up to a day
+    int accountFailuresBeforeLock = 100; ///< per account, over every name and client
+};
+
+/// Limits password guessing, wherever a password is checked.
+///
+/// Every check takes its place in the counts it belongs to *before* the password is hashed, in one
+/// statement per count, so parallel guesses cannot all pass a check made before any of them failed:
+/// of 40 parallel wrong passwords against a limit of 10, exactly 10 are hashed. A taken place counts
+/// as a failure until the password proves right, which drops the counts.
+///
+/// Sign-in counts per sign-in name (as sent: `username=dave` and `email=dave@…` are two names) and
+/// client address (an IPv6 client by its /64): after `failuresBeforeLock` the name is locked *for that
+/// client* with 429, for `lockSeconds`, doubling with each further lock up to a day. Names with and
+/// without an account are counted alike, so a lock says nothing about who exists or which names are
+/// one account's. An attacker at one address locks only itself out.
+///
+/// Across every name and client an account has a second count (`accountFailuresBeforeLock`, NIST SP
+/// 800-63B's ceiling of 100 by default), against guessing spread over many addresses. Once it is
+/// reached, sign-in from a client that never signed in to the account is refused *silently* (401, the
+/// password is not checked, the time of a check is spent), while clients that have signed in before
+/// (known clients) go on: the owner keeps their account, and the lock is no oracle.
+///
+/// Sudo with `password` and the `old_password` of a change are checked by a signed-in session; they
+/// share one count per account (`user:<id>`), locked with 429 like a sign-in name.
 class PasswordGuard
 {
 public:
-    PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk::AuditLog& audit, int failuresBeforeLock,
-                  int lockSeconds);
+    /// One password check's places in the counts, taken before the password is hashed.
+    struct Attempt
+    {
+        std::vector<std::string> subjects; ///< the counts it took a place in
+        std::string userId;                ///< the account, when there is one
+        std::string client;                ///< the client's key (sign-in only)
+        bool refused = false; ///< the account is locked for unknown clients: do not check the password
+    };
 
-    static std::string forUser(const std::string& userId);
-    static std::string forLogin(const std::string& field, const std::string& value);
+    PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk::AuditLog& audit, PasswordLimits limits);
 
-    /// Throws ApiError 429 with Retry-After while the subject is locked.
-    void check(const std::string& subject);
+    /// The key of a client address: the address itself, an IPv6 address by its /64 (one subscriber's
+    /// usual allocation), an IPv4-mapped IPv6 address as IPv4.
+    static std::string clientKey(const std::string& address);
 
-    void failed(const std::string& subject);
-    void succeeded(const std::string& subject);
+    /// A sign-in by `field`=`login` from `clientAddress`, for `userId` (empty when the name has no
+    /// active account). Throws ApiError 429 with Retry-After while the name is locked for this client.
+    Attempt beginSignIn(const std::string& field, const std::string& login, const std::string& clientAddress,
+                        const std::string& userId);
 
-    /// Drops an account's count (the account is being deleted).
-    void forget(sdk::Transaction& transaction, const std::string& subject);
+    /// A password check of a signed-in account (sudo, old_password). Throws 429 while it is locked.
+    Attempt beginCheck(const std::string& userId);
 
-    /// Drops the rows of sign-in names without an account that are not locked and saw no failure for a
-    /// lock period (a flood of random names leaves nothing behind), at most `batch`; returns how many.
+    /// The password was right: the attempt's counts are dropped, and a sign-in's client is known from
+    /// now on.
+    void succeeded(const Attempt& attempt);
+
+    /// Drops an account's counts (the account is being deleted).
+    void forget(sdk::Transaction& transaction, const std::string& userId);
+
+    /// Drops counts that are not locked and saw no failure for a lock period (a day once they have been
+    /// locked, and for an account's own count), and known clients unseen for 180 days, at most `batch`
+    /// of each; returns how many.
     std::size_t prune(int batch);
 
 private:
+    struct Place
+    {
+        bool taken = false;         ///< false: locked, nothing counted
+        Poco::Int64 lockedUntil = 0;
+        bool lockedNow = false;     ///< this place reached the limit and set the lock
+    };
+
+    /// Takes a place in `subject`'s count, in `transaction`, unless it is locked.
+    Place take(sdk::Transaction& transaction, const std::string& subject, int limit, Poco::Int64 timestamp);
+    void recordLock(const std::string& scope, const std::string& userId, Poco::Int64 lockedUntil,
+                    Poco::Int64 timestamp);
+
     sdk::Storage& _storage;
     const sdk::Clock& _clock;
     sdk::AuditLog& _audit;
-    int _failuresBeforeLock;
-    int _lockSeconds;
+    PasswordLimits _limits;
 };
 
 } // namespace identity::host

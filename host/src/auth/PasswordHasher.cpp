@@ -7,19 +7,38 @@
 #include <Poco/StringTokenizer.h>
 
 #include <openssl/evp.h>
+#include <sodium.h>
 
 namespace identity::host
 {
 
 namespace crypto = sdk::crypto;
 
-PasswordHasher::PasswordHasher(int iterations, sdk::SecureRandom& random) : _iterations(iterations), _random(random)
+namespace
 {
-    if (iterations < minimumIterations)
+constexpr const char* argon2Prefix = "$argon2id$";
+constexpr const char* pbkdf2Prefix = "pbkdf2-sha256$";
+
+bool startsWith(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
+} // namespace
+
+PasswordHasher::PasswordHasher(PasswordHashing settings, sdk::SecureRandom& random)
+    : _settings(std::move(settings)), _random(random)
+{
+    if (::sodium_init() < 0)
+        throw Poco::SystemException("libsodium could not be initialised");
+    if (_settings.algorithm != "argon2id" && _settings.algorithm != "pbkdf2-sha256")
+        throw Poco::InvalidArgumentException("passwords.algorithm must be argon2id or pbkdf2-sha256");
+    if (_settings.pbkdf2Iterations < minimumIterations)
         throw Poco::InvalidArgumentException("passwords.pbkdf2_iterations must be at least 600000");
+    if (_settings.argon2TimeCost < minimumTimeCost || _settings.argon2MemoryKib < minimumMemoryKib ||
+        static_cast<std::size_t>(_settings.argon2MemoryKib) * 1024 > crypto_pwhash_MEMLIMIT_MAX ||
+        static_cast<unsigned long long>(_settings.argon2TimeCost) > crypto_pwhash_OPSLIMIT_MAX)
+        throw Poco::InvalidArgumentException(
+            "passwords.argon2.time_cost must be at least 2 and passwords.argon2.memory_kib at least 19456");
 }
 
-std::string PasswordHasher::derive(const std::string& password, const std::string& salt, int iterations)
+std::string PasswordHasher::pbkdf2(const std::string& password, const std::string& salt, int iterations)
 {
     unsigned char out[32];
     if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
@@ -31,12 +50,23 @@ std::string PasswordHasher::derive(const std::string& password, const std::strin
 
 std::string PasswordHasher::hash(const std::string& password) const
 {
-    const std::string salt = _random.bytes(16);
-    return "pbkdf2-sha256$" + std::to_string(_iterations) + "$" + crypto::base64UrlEncode(salt) + "$" +
-           crypto::base64UrlEncode(derive(password, salt, _iterations));
+    if (_settings.algorithm == "pbkdf2-sha256")
+    {
+        const std::string salt = _random.bytes(16);
+        return pbkdf2Prefix + std::to_string(_settings.pbkdf2Iterations) + "$" + crypto::base64UrlEncode(salt) + "$" +
+               crypto::base64UrlEncode(pbkdf2(password, salt, _settings.pbkdf2Iterations));
+    }
+    // libsodium draws the salt from the system's generator (getrandom) and writes the PHC string.
+    char encoded[crypto_pwhash_STRBYTES];
+    if (::crypto_pwhash_str_alg(encoded, password.data(), password.size(),
+                                static_cast<unsigned long long>(_settings.argon2TimeCost),
+                                static_cast<std::size_t>(_settings.argon2MemoryKib) * 1024,
+                                crypto_pwhash_ALG_ARGON2ID13) != 0)
+        throw Poco::OutOfMemoryException("Argon2id could not get its memory");
+    return encoded;
 }
 
-bool PasswordHasher::verify(const std::string& password, const std::string& encoded) const
+bool PasswordHasher::verifyPbkdf2(const std::string& password, const std::string& encoded) const
 {
     Poco::StringTokenizer parts(encoded, "$");
     int iterations = 0;
@@ -46,7 +76,7 @@ bool PasswordHasher::verify(const std::string& password, const std::string& enco
     try
     {
         const std::string expected = crypto::base64UrlDecode(parts[3]);
-        return crypto::constantTimeEquals(derive(password, crypto::base64UrlDecode(parts[2]), iterations), expected);
+        return crypto::constantTimeEquals(pbkdf2(password, crypto::base64UrlDecode(parts[2]), iterations), expected);
     }
     catch (const Poco::DataFormatException&)
     {
@@ -54,9 +84,43 @@ bool PasswordHasher::verify(const std::string& password, const std::string& enco
     }
 }
 
+bool PasswordHasher::verify(const std::string& password, const std::string& encoded) const
+{
+    if (startsWith(encoded, argon2Prefix))
+        // Constant-time; a malformed string, or parameters beyond libsodium's limits, fail.
+        return encoded.size() < crypto_pwhash_STRBYTES &&
+               ::crypto_pwhash_str_verify(encoded.c_str(), password.data(), password.size()) == 0;
+    if (startsWith(encoded, pbkdf2Prefix))
+        return verifyPbkdf2(password, encoded);
+    return false;
+}
+
+bool PasswordHasher::needsRehash(const std::string& encoded) const
+{
+    if (_settings.algorithm == "argon2id")
+        return !startsWith(encoded, argon2Prefix) || encoded.size() >= crypto_pwhash_STRBYTES ||
+               ::crypto_pwhash_str_needs_rehash(encoded.c_str(),
+                                                static_cast<unsigned long long>(_settings.argon2TimeCost),
+                                                static_cast<std::size_t>(_settings.argon2MemoryKib) * 1024) != 0;
+    Poco::StringTokenizer parts(encoded, "$");
+    int iterations = 0;
+    return !startsWith(encoded, pbkdf2Prefix) || parts.count() != 4 ||
+           !Poco::NumberParser::tryParse(parts[1], iterations) || iterations < _settings.pbkdf2Iterations;
+}
+
 void PasswordHasher::spendVerificationTime(const std::string& password) const
 {
-    derive(password, std::string(16, '\0'), _iterations);
+    if (_settings.algorithm == "pbkdf2-sha256")
+    {
+        pbkdf2(password, std::string(16, '\0'), _settings.pbkdf2Iterations);
+        return;
+    }
+    unsigned char out[32];
+    const unsigned char salt[crypto_pwhash_SALTBYTES] = {};
+    if (::crypto_pwhash(out, sizeof out, password.data(), password.size(), salt,
+                        static_cast<unsigned long long>(_settings.argon2TimeCost),
+                        static_cast<std::size_t>(_settings.argon2MemoryKib) * 1024, crypto_pwhash_ALG_ARGON2ID13) != 0)
+        throw Poco::OutOfMemoryException("Argon2id could not get its memory");
 }
 
 } // namespace identity::host

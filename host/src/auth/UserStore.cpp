@@ -82,6 +82,14 @@ void UserStore::setPasswordHash(sdk::Transaction& transaction, const std::string
                         {Value(hash), Value(_clock.now()), Value(id)});
 }
 
+void UserStore::replacePasswordHash(const std::string& id, const std::string& oldHash, const std::string& newHash)
+{
+    _storage.write([&](sdk::Transaction& transaction) {
+        transaction.execute("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+                            {Value(newHash), Value(id), Value(oldHash)});
+    });
+}
+
 void UserStore::remove(sdk::Transaction& transaction, const std::string& id)
 {
     transaction.execute("DELETE FROM users WHERE id = $1", {Value(id)});

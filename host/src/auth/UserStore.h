@@ -37,6 +37,10 @@ public:
     std::optional<User> findByLogin(const std::string& field, const std::string& value);
 
     void setPasswordHash(sdk::Transaction& transaction, const std::string& id, const std::string& hash);
+
+    /// Replaces `oldHash` by `newHash` (a rehash with today's parameters), unless the password changed
+    /// meanwhile.
+    void replacePasswordHash(const std::string& id, const std::string& oldHash, const std::string& newHash);
     void remove(sdk::Transaction& transaction, const std::string& id);
 
 private:
