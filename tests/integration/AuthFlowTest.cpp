@@ -6,6 +6,8 @@
 #include "support/SystemRandom.h"
 #include "identity/sdk/Storage.h"
 
+#include <Poco/Exception.h>
+
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
@@ -46,6 +48,8 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testGuessingFromManyAddressesLocksOutUnknownClientsOnly);
     CPPUNIT_TEST(testSudoPasswordGuessesLockSudo);
     CPPUNIT_TEST(testPbkdf2HashIsReplacedByArgon2idAtSignIn);
+    CPPUNIT_TEST(testAnEmailAddressIsOneAccountInAnyLetterCase);
+    CPPUNIT_TEST(testAnEmailAddressIsOneSignInNameInAnyLetterCase);
     CPPUNIT_TEST(testPruningDropsEndedSessionsAndQuietUnknownNames);
     CPPUNIT_TEST_SUITE_END();
 
@@ -551,6 +555,41 @@ public:
                                                     "'$argon2id$v=19$m=19456,t=2,p=1$%'"));
         _server->signIn("alice");
         CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).status);
+    }
+
+    void testAnEmailAddressIsOneAccountInAnyLetterCase()
+    {
+        recordSecret("u1@example.com");
+        const std::string id = _server->createUser("u1", "U1@Example.com", "");
+        CPPUNIT_ASSERT_THROW(_server->createUser("u2", "u1@example.com", ""), Poco::ExistsException);
+        CPPUNIT_ASSERT_THROW(_server->createUser("u3", "U1@EXAMPLE.COM", ""), Poco::ExistsException);
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM users WHERE username LIKE 'u%'"));
+        // Signs in in any case; stored, and shown, folded.
+        for (const char* email : {"u1@example.com", "U1@EXAMPLE.COM", "u1@Example.Com"})
+        {
+            const HttpResult result = _server->post(
+                "/auth/v1/signin", std::string("{\"email\":\"") + email + "\",\"password\":\"Correct-Horse-9\"}");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(result.body, 200, result.status);
+            recordSecret(result.string("access_token"));
+            recordSecret(result.string("refresh_token"));
+            CPPUNIT_ASSERT_EQUAL(id, result.string("sub"));
+        }
+        const std::string token = _server->signIn("u1");
+        const HttpResult me = _server->request("GET", "/auth/v1/user/me", "", {{"Authorization", "Bearer " + token}});
+        CPPUNIT_ASSERT_EQUAL(std::string("u1@example.com"), me.string("email"));
+    }
+
+    void testAnEmailAddressIsOneSignInNameInAnyLetterCase()
+    {
+        // Were each spelling its own name, each would have its own ten guesses.
+        for (int i = 0; i < 10; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", std::string("{\"email\":\"") +
+                                                                           (i % 2 ? "ALICE@example.com" : "alice@EXAMPLE.com") +
+                                                                           "\",\"password\":\"Wrong-Horse-9\"}")
+                                          .status);
+        CPPUNIT_ASSERT_EQUAL(429, _server->post("/auth/v1/signin",
+                                                "{\"email\":\"Alice@Example.com\",\"password\":\"Correct-Horse-9\"}")
+                                      .status);
     }
 
     void testPruningDropsEndedSessionsAndQuietUnknownNames()

@@ -51,6 +51,7 @@ class StorageTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testInstancesStartingAtOnceApplyEachMigrationOnce);
     CPPUNIT_TEST(testFunctionBodiesSurviveTheMigrationRunner);
     CPPUNIT_TEST(testLegacyDatabaseUpgradesInPlace);
+    CPPUNIT_TEST(testEmailFoldingMigrationFoldsAndStopsAtCaseDuplicates);
     CPPUNIT_TEST(testPasswordStringNeverReachesErrors);
     CPPUNIT_TEST(testFailedCommitLeavesTheConnectionUsable);
     CPPUNIT_TEST(testStatementTimeoutIsUnavailable);
@@ -422,7 +423,7 @@ public:
                                         "'0001_initial', 0)");
                     transaction.execute(
                         "INSERT INTO users(id, email, password_hash, created_at, updated_at) VALUES "
-                        "('u1', 'u1@example.com', 'h', 0, 0)");
+                        "('u1', 'U1@Example.com', 'h', 0, 0)");
                     transaction.execute(
                         "INSERT INTO verification_codes(id, user_id, session_id, purpose, channel, "
                         "code_hash, created_at, expires_at) VALUES ('c1', 'u1', 's1', "
@@ -439,9 +440,11 @@ public:
                                                        host::readMigrations(std::string(IDENTITY_SOURCE_DIR) +
                                                                             "/plugin/schema/" + dialect)));
         Poco::Int64 codes = 0, failures = -1;
+        std::string email;
         upgraded.read(
             [&](sdk::Transaction& transaction)
             {
+                email = transaction.execute("SELECT email FROM users WHERE id = 'u1'").front().text(0);
                 codes = transaction.execute("SELECT COUNT(*) FROM verification_codes WHERE id = 'c1'")
                             .front()
                             .integer(0);
@@ -449,8 +452,45 @@ public:
                     transaction.execute("SELECT COUNT(updated_at) FROM password_failures").front().integer(0);
             });
         CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), codes); // the plugin adopted its tables, rows and all
+        CPPUNIT_ASSERT_EQUAL(std::string("u1@example.com"), email); // folded: one address, one account
         CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), failures);
         CPPUNIT_ASSERT(upgraded.pluginVersions("reauthenticate") == std::vector<int>({1, 2, 3, 4}));
+    }
+
+    /// Runs the host's migration `version` again, as it runs on a database made before it.
+    void runHostMigration(int version)
+    {
+        const bool postgres = _database->dialect() == sdk::Dialect::PostgreSQL;
+        for (const host::Migration& migration :
+             host::readMigrations(std::string(IDENTITY_SOURCE_DIR) + "/schema/" + (postgres ? "postgresql" : "sqlite")))
+            if (migration.version == version)
+                _database->write([&](sdk::Transaction& transaction) {
+                    for (const std::string& statement : postgres ? host::splitSqlScript(migration.sql)
+                                                                 : host::splitSqliteScript(migration.sql))
+                        transaction.execute(statement);
+                });
+    }
+
+    void testEmailFoldingMigrationFoldsAndStopsAtCaseDuplicates()
+    {
+        // Rows as hosts before 0005 wrote them: the address as given. Non-ASCII letters stay as they are.
+        _database->write([&](sdk::Transaction& transaction) {
+            transaction.execute("INSERT INTO users(id, email, password_hash, created_at, updated_at) VALUES "
+                                "('a', 'Ann@Example.COM', 'h', 0, 0), ('b', '\xc3\x89mile@example.com', 'h', 0, 0), "
+                                "('c', NULL, 'h', 0, 0)");
+        });
+        runHostMigration(5);
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), count("SELECT COUNT(*) FROM users WHERE id = 'a' AND email = 'ann@example.com'"));
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), count("SELECT COUNT(*) FROM users WHERE id = 'b' AND email = '\xc3\x89mile@example.com'"));
+        // Two accounts of one address in two cases: the migration stops, changing nothing.
+        _database->write([&](sdk::Transaction& transaction) {
+            transaction.execute("INSERT INTO users(id, email, password_hash, created_at, updated_at) VALUES "
+                                "('d', 'Dup@example.com', 'h', 0, 0), ('e', 'dup@example.com', 'h', 0, 0), "
+                                "('f', 'Fold@Me.com', 'h', 0, 0)");
+        });
+        CPPUNIT_ASSERT_THROW(runHostMigration(5), sdk::StorageError);
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), count("SELECT COUNT(*) FROM users WHERE email = 'Fold@Me.com'"));
+        CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), count("SELECT COUNT(*) FROM users WHERE email = 'Dup@example.com'"));
     }
 
     void testFailedCommitLeavesTheConnectionUsable()

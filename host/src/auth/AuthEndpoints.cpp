@@ -96,7 +96,8 @@ void AuthEndpoints::signIn(const sdk::Request& request, sdk::Response& response)
         if (!login.empty())
             throw ApiError::invalidArgument("missing_login");
         field = candidate;
-        login = value;
+        // One address in any letter case is one name: counted (and locked) as one.
+        login = field == "email" ? UserStore::foldEmail(value) : value;
     }
     const std::string password = requiredString(body, "password", "missing_login");
     if (login.empty() || login.size() > 256 || password.size() > 1024)

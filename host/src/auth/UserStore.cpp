@@ -10,8 +10,19 @@ using sdk::Value;
 
 UserStore::UserStore(sdk::Storage& storage, const sdk::Clock& clock) : _storage(storage), _clock(clock) {}
 
-std::string UserStore::create(const User& user)
+std::string UserStore::foldEmail(const std::string& email)
 {
+    std::string folded = email;
+    for (char& c : folded)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return folded;
+}
+
+std::string UserStore::create(const User& given)
+{
+    User user = given;
+    user.email = foldEmail(user.email);
     const std::string id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
     const Poco::Int64 timestamp = _clock.now();
     bool taken = false;
@@ -73,7 +84,7 @@ std::optional<User> UserStore::findByLogin(const std::string& field, const std::
 {
     if (field != "username" && field != "email" && field != "phone_number")
         throw Poco::InvalidArgumentException("unknown login field", field);
-    return findWhere(field, value);
+    return findWhere(field, field == "email" ? foldEmail(value) : value);
 }
 
 void UserStore::setPasswordHash(sdk::Transaction& transaction, const std::string& id, const std::string& hash)

@@ -27,13 +27,19 @@ class UserStore
 public:
     UserStore(sdk::Storage& storage, const sdk::Clock& clock);
 
-    /// Inserts the user (id generated) and returns the id. Throws Poco::ExistsException when the
-    /// username, email or phone number is taken.
+    /// An email address as it is stored and looked up: ASCII letters folded to lower case, so that one
+    /// address is one account whatever its letter case (the database's UNIQUE constraint then holds
+    /// for the folded address). Only ASCII: both SQL engines and the migration that folded older rows
+    /// fold exactly those.
+    static std::string foldEmail(const std::string& email);
+
+    /// Inserts the user (id generated; the email folded) and returns the id. Throws
+    /// Poco::ExistsException when the username, email (in any letter case) or phone number is taken.
     std::string create(const User& user);
 
     std::optional<User> findById(const std::string& id);
 
-    /// `field` is one of "username", "email", "phone_number".
+    /// `field` is one of "username", "email" (found in any letter case), "phone_number".
     std::optional<User> findByLogin(const std::string& field, const std::string& value);
 
     void setPasswordHash(sdk::Transaction& transaction, const std::string& id, const std::string& hash);
