@@ -80,6 +80,15 @@ std::string SecretStore::resolve(const std::string& name, const std::string& con
         ::unlink(temporary.c_str());
         throw Poco::FileException("cannot write secrets file", _file);
     }
+    // The rename itself is durable only once the folder is: without this, a power loss can bring back
+    // the old file (or none), and a secret already handed out (a token key) would be lost.
+    const std::string folder = parent.toString().empty() ? std::string(".") : parent.toString();
+    const int directory = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const bool synced = directory >= 0 && ::fsync(directory) == 0;
+    if (directory >= 0)
+        ::close(directory);
+    if (!synced)
+        throw Poco::FileException("cannot make the secrets file durable", _file);
     Poco::Logger::get("identity.host")
         .warning("generated development secret '%s' and kept it in %s; set it in the configuration for production",
                  name, _file);
