@@ -299,6 +299,51 @@ class TwoInstancesTest(unittest.TestCase):
         self.assertEqual(statuses.count(200), 1, statuses)
         self.assertEqual(statuses.count(400), 19, statuses)
 
+    def test_4a_one_sudo_token_authorises_one_change_over_a_and_b(self):
+        name, password, _ = self.new_user(self.a)
+        token = self.signin(self.a, name, password)
+        reply = self.a.request("POST", "/auth/v1/user/sudo", {"password": password}, token=token)
+        self.assertEqual(reply.status, 200, reply)
+        sudo = reply.json["sudo_token"]
+        e2e.record_secret(sudo)
+        barrier = threading.Barrier(10)
+
+        def change(index):
+            new_password = "Pw-9b" + secrets.token_urlsafe(12) + "!Z"
+            e2e.record_secret(new_password)
+            barrier.wait()
+            host = self.a if index % 2 == 0 else self.b
+            return host.request("PATCH", "/auth/v1/user/password", {"new_password": new_password, "sudo_token": sudo},
+                                token=token)
+
+        with concurrent.futures.ThreadPoolExecutor(10) as pool:
+            replies = list(pool.map(change, range(10)))
+        statuses = [reply.status for reply in replies]
+        self.assertEqual(statuses.count(200), 1, statuses)
+        self.assertEqual(statuses.count(403), 9, statuses)
+        self.assertTrue(all(reply.json["error_code"] == 4030 for reply in replies if reply.status == 403))
+        # Spent through one instance, refused by the other for the deletion it could also authorise.
+        for host in (self.a, self.b):
+            again = host.request("DELETE", "/auth/v1/user/me?sudo_token=" + sudo, token=token)
+            self.assertEqual(again.status, 403, again)
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM users WHERE username = '%s'" % name), "1")
+
+    def test_4b_forty_parallel_wrong_passwords_over_a_and_b_hash_exactly_ten(self):
+        name, password, _ = self.new_user(self.a)
+        barrier = threading.Barrier(40)
+
+        def guess(index):
+            barrier.wait()
+            host = self.a if index % 2 == 0 else self.b
+            return host.signin("Wrong-Horse-9", username=name).status
+
+        with concurrent.futures.ThreadPoolExecutor(40) as pool:
+            statuses = list(pool.map(guess, range(40)))
+        # Each check takes its place in the shared count before hashing: a 401 only after a hash.
+        self.assertEqual(statuses.count(401), 10, statuses)
+        self.assertEqual(statuses.count(429), 30, statuses)
+        self.assertEqual(self.b.signin(password, username=name).status, 429)
+
     def test_5_thousand_messages_each_delivered_once_by_workers_on_both_instances(self):
         users = self.bulk_users(MESSAGES)
         a_before, b_before = self.delivered_by(self.a), self.delivered_by(self.b)
