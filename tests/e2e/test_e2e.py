@@ -620,7 +620,7 @@ class ClientCompatibilityTest(HostTestCase):
         _, text, _ = parse_mail(self.host.wait_for_mail(before))
         single_code(text)
 
-        # Accept-Language: * means English.
+        # Accept-Language: * states no preference: carol's locale (English) decides.
         bad = self.cloudbase_call("POST", "/auth/v1/user/reauthenticate", {"verify_opt": "sms"}, token)
         self.assertEqual(bad.status, 400)
         self.assertEqual(bad.json, SEED_4001)

@@ -35,6 +35,7 @@ class ReauthenticationTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testNothingBoundIs412);
     CPPUNIT_TEST(testRequiresAValidAccessToken);
     CPPUNIT_TEST(testChineseRequestGetsChineseEmail);
+    CPPUNIT_TEST(testAcceptLanguageAnyLeavesTheUsersLocaleToDecide);
     CPPUNIT_TEST(testCooldownAnswers429WithRetryAfter);
     CPPUNIT_TEST(testHourlyLimitsPerUserAndPerDestination);
     CPPUNIT_TEST(testCodeBecomesSudoTokenOnce);
@@ -173,6 +174,28 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, result.status);
         _server->waitForEmailCode(1);
         CPPUNIT_ASSERT(_server->newestEmail().find("Subject: =?UTF-8?B?") != std::string::npos);
+    }
+
+    void testAcceptLanguageAnyLeavesTheUsersLocaleToDecide()
+    {
+        start();
+        // What the official client always sends, for a user whose locale is Chinese.
+        _server->createUser("li", "li@example.com", "+8613800138009");
+        _server->server().database().write([](identity::sdk::Transaction& transaction) {
+            transaction.execute("UPDATE users SET locale = 'zh' WHERE username = 'li'");
+        });
+        const std::string token = _server->signIn("li");
+        const HttpResult wrong = reauthenticate("{\"verify_opt\":\"sms\"}", token, {{"Accept-Language", "*"}});
+        CPPUNIT_ASSERT_EQUAL(400, wrong.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("验证方式错误,请使用 phone_code 或 email_code"), wrong.string("error_description"));
+        CPPUNIT_ASSERT_EQUAL(200, reauthenticate("{\"verify_opt\":\"email_code\"}", token, {{"Accept-Language", "*"}}).status);
+        _server->waitForEmailCode(1);
+        CPPUNIT_ASSERT(_server->newestEmail().find("Subject: =?UTF-8?B?") != std::string::npos);
+        // A stated preference still wins over the user's locale; an English user with `*` gets English.
+        const HttpResult english = reauthenticate("{\"verify_opt\":\"sms\"}", token, {{"Accept-Language", "en-US"}});
+        CPPUNIT_ASSERT(english.string("error_description").find("phone_code or email_code") != std::string::npos);
+        const HttpResult alice = reauthenticate("{\"verify_opt\":\"sms\"}", _token, {{"Accept-Language", "*"}});
+        CPPUNIT_ASSERT(alice.string("error_description").find("phone_code or email_code") != std::string::npos);
     }
 
     void testCooldownAnswers429WithRetryAfter()

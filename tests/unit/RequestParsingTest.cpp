@@ -18,15 +18,22 @@ class RequestParsingTest : public CppUnit::TestFixture
 public:
     void testAcceptLanguagePicksChineseOnlyWhenPreferred()
     {
-        CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale(""));
-        CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale("*"));
+        // "": no preference, the user's locale decides.
+        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale(""));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("*"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("fr-FR, de;q=0.5"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("*, zh;q=0.5"));
+        CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("*;q=0.5, zh"));
+        CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale("fr, en;q=0.5"));
+        CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale("en-US, *;q=0.5"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("zh;q=0, en;q=0"));
         CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("zh"));
         CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("zh-CN,zh;q=0.9,en;q=0.8"));
         CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("ZH-Hans"));
         CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale("en-US,zh;q=0.5"));
         CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("en;q=0.4, zh-TW;q=0.8"));
-        CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale("zhx"));
-        CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale(";;;,q=,"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("zhx"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale(";;;,q=,"));
     }
 
     void testRouteTableTellsUnknownPathFromWrongMethod()

@@ -160,8 +160,11 @@ void sendJson(Poco::Net::HTTPServerResponse& response, const std::string& body)
 
 std::string HostRequestHandler::preferredLocale(const std::string& acceptLanguage)
 {
-    std::string best = "en";
-    double bestQuality = -1;
+    // RFC 9110 section 12.5.4: the highest-weighted range that names a language we serve wins (the first
+    // of equals); `*` names none in particular. No winner, or `*` ahead of every served language: no
+    // preference (what the official client's `Accept-Language: *` says).
+    std::string best;
+    double bestQuality = 0;
     Poco::StringTokenizer ranges(acceptLanguage, ",", Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
     for (const std::string& range : ranges)
     {
@@ -172,11 +175,18 @@ std::string HostRequestHandler::preferredLocale(const std::string& acceptLanguag
             if (parts[i].rfind("q=", 0) == 0 && !Poco::NumberParser::tryParseFloat(parts[i].substr(2), quality))
                 quality = 0;
         }
+        const std::string tag = parts.count() ? Poco::toLower(parts[0]) : std::string();
+        std::string locale;
+        if (tag == "zh" || tag.rfind("zh-", 0) == 0)
+            locale = "zh";
+        else if (tag == "en" || tag.rfind("en-", 0) == 0)
+            locale = "en";
+        else if (tag != "*")
+            continue; // a language we do not serve
         if (quality > bestQuality)
         {
             bestQuality = quality;
-            const std::string tag = Poco::toLower(parts[0]);
-            best = (tag == "zh" || tag.rfind("zh-", 0) == 0) ? "zh" : "en";
+            best = locale;
         }
     }
     return best;
@@ -291,7 +301,9 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
     const std::string suppliedId = request.get("x-request-id", "");
     hostRequest._requestId = acceptableId(suppliedId, 128) ? suppliedId
                                                            : sdk::crypto::toHex(_context.random.bytes(16));
-    hostRequest._locale = preferredLocale(request.get("Accept-Language", ""));
+    // Until the user is known, English when the request states no preference.
+    const std::string preferred = preferredLocale(request.get("Accept-Language", ""));
+    hostRequest._locale = preferred.empty() ? "en" : preferred;
 
     // The route's owner (its plugin generation; null for the host's own routes) and the route, taken
     // once the body has been read, held until this function ends. Declared before the response: what a
@@ -353,7 +365,11 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
         hostRequest._deviceId = deviceId;
 
         if (route.auth == sdk::Route::Auth::AccessToken)
+        {
             hostRequest._principal = _context.authenticator.authenticate(request.get("Authorization", ""));
+            if (preferred.empty()) // no preference stated: the user's own locale decides
+                hostRequest._locale = hostRequest._principal->locale == "zh" ? "zh" : "en";
+        }
 
         route.handler(hostRequest, out);
     }

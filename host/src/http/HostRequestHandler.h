@@ -60,7 +60,9 @@ public:
 
     void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override;
 
-    /// "zh" if the header's most preferred language is Chinese, else "en".
+    /// "zh" or "en": the header's most preferred language of those served; "" when it states no
+    /// preference (absent, `*` ahead of both, or only languages not served): then the signed-in user's
+    /// locale decides, and English where there is no user.
     static std::string preferredLocale(const std::string& acceptLanguage);
 
     /// Every line of a header field, in order, as one comma-separated value (RFC 9110 section 5.3): a

@@ -77,7 +77,7 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
     message.channel = channel;
     message.destination = destination;
     message.destinationMasked = sdk::AuditLog::mask(destination);
-    message.locale = request.header("Accept-Language").empty() ? principal.locale : request.locale();
+    message.locale = request.locale(); // the host's choice: the request's preference, else the user's locale
     message.sealedCode = crypto::base64UrlEncode(crypto::aesGcmSeal(_outboxKey, code, messageId));
     message.expiresAt = timestamp + _settings.codeTtl;
 

@@ -47,7 +47,8 @@ public:
     virtual const std::string& deviceId() const = 0;
     virtual const std::string& clientId() const = 0;
 
-    /// "zh" when `Accept-Language` prefers Chinese, "en" otherwise.
+    /// "zh" or "en": the language `Accept-Language` prefers of those two; when it states no preference
+    /// (absent, `*`, or only other languages), the signed-in user's locale, and "en" without a user.
     virtual const std::string& locale() const = 0;
 
     /// The signed-in user; null on routes that do not require authentication.
