@@ -22,6 +22,7 @@ import email.utils
 import http.client
 import io
 import json
+import mailbox
 import os
 import re
 import shutil
@@ -275,17 +276,17 @@ class Host:
 
     def mail_files(self):
         try:
-            return {n for n in os.listdir(self.maildir) if n.endswith(".eml") and not n.startswith(".")}
+            return set(os.listdir(os.path.join(self.maildir, "new")))
         except FileNotFoundError:
             return set()
 
     def wait_for_mail(self, before):
-        """Waits for one .eml file that was not in `before`; returns its bytes."""
+        """Waits for one message in the Maildir's new/ that was not in `before`; returns its bytes."""
         deadline = time.monotonic() + DELIVERY_DEADLINE
         while time.monotonic() < deadline:
             new = sorted(self.mail_files() - before)
             if new:
-                with open(os.path.join(self.maildir, new[0]), "rb") as f:
+                with open(os.path.join(self.maildir, "new", new[0]), "rb") as f:
                     return f.read()
             time.sleep(0.05)
         raise AssertionError("no message in %s within %.0f s" % (self.maildir, DELIVERY_DEADLINE))
@@ -456,6 +457,19 @@ class SeedExamplesTest(HostTestCase):
         self.assertEqual(text_part.get_content_charset(), "utf-8")
         self.assertTrue(subject.strip())
         self.assertRegex(code, r"^[0-9]{6}$")
+
+    def test_development_mailbox_is_a_maildir_that_python_reads(self):
+        code, message, _, _, _ = self.request_email_code(self.token, self.EMAIL)
+        # Nothing half-written is left in tmp/; Python's own Maildir reader finds the message and its code.
+        self.assertEqual(os.listdir(os.path.join(self.host.maildir, "tmp")), [])
+        box = mailbox.Maildir(self.host.maildir, create=False)
+        found = [m for m in box if m["Message-ID"] == message["Message-ID"]]
+        self.assertEqual(len(found), 1)
+        text = next(p for p in found[0].walk() if p.get_content_type() == "text/plain")
+        self.assertEqual(single_code(text.get_payload(decode=True).decode("utf-8")), code)
+        self.assertEqual(found[0].get_subdir(), "new")
+        path = os.path.join(self.host.maildir, "new", next(k for k in box.keys() if box[k]["Message-ID"] == message["Message-ID"]))
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
 
     def test_phone_code_answers_empty_object_and_texts_a_six_digit_code(self):
         before = len(self.host.sms_lines())

@@ -252,14 +252,14 @@ std::string TestServer::requestCode(const std::string& accessToken, const std::s
     return email ? waitForEmailCode(before + 1) : waitForSmsCode(before + 1);
 }
 
-std::size_t TestServer::emailCount() const { return filesIn(_folder + "/mail", ".eml").size(); }
+std::size_t TestServer::emailCount() const { return filesIn(_folder + "/mail/new", "").size(); }
 
 std::size_t TestServer::smsCount() const { return smsLines(_folder + "/sms.log").size(); }
 
 std::string TestServer::waitForEmailCode(std::size_t n)
 {
     CPPUNIT_ASSERT_MESSAGE("email delivered", waitFor([&] { return emailCount() >= n; }));
-    return codeInEmail(readFile(filesIn(_folder + "/mail", ".eml")[n - 1]));
+    return codeInEmail(readFile(filesIn(_folder + "/mail/new", "")[n - 1]));
 }
 
 std::string TestServer::waitForSmsCode(std::size_t n)
@@ -272,7 +272,7 @@ std::string TestServer::waitForSmsCode(std::size_t n)
 
 std::string TestServer::newestEmail() const
 {
-    const auto files = filesIn(_folder + "/mail", ".eml");
+    const auto files = filesIn(_folder + "/mail/new", "");
     return files.empty() ? std::string() : readFile(files.back());
 }
 

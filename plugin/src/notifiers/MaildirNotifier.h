@@ -7,8 +7,10 @@
 namespace identity::reauth
 {
 
-/// Development email: each message becomes one RFC 5322 `.eml` file (UTF-8 text and HTML alternative)
-/// in a folder, written under a temporary name and renamed, so a reader never sees half a message.
+/// Development email, as a real Maildir: `path/tmp`, `path/new` and `path/cur`. Each message (RFC 5322,
+/// UTF-8 text and HTML alternative) is written under a unique name into `tmp/`, flushed to disk, then
+/// renamed into `new/`, so a mail reader (mutt, Python's `mailbox.Maildir`) never sees half a message.
+/// Names: `<seconds>.M<microseconds>P<pid>Q<n>.<host>`, zero-padded so that they sort by time.
 /// Configuration: `path` (default var/mail), `from`.
 class MaildirNotifier : public sdk::Notifier
 {
@@ -20,6 +22,7 @@ public:
 private:
     std::string _path;
     std::string _from;
+    std::string _host; ///< this machine's name, with `/` and `:` escaped as Maildir asks
 };
 
 } // namespace identity::reauth
