@@ -27,10 +27,10 @@ function(identity_add_plugin target)
         CXX_VISIBILITY_PRESET hidden
         VISIBILITY_INLINES_HIDDEN ON
         LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/plugins/${target})
-    add_custom_command(TARGET ${target} POST_BUILD
-        COMMAND ${CMAKE_COMMAND} -E copy_if_different ${ARG_MANIFEST}
-                ${CMAKE_BINARY_DIR}/plugins/${target}/plugin.json
-        VERBATIM)
+    # Copied when CMake configures, and again whenever the file changes (configure_file makes the build
+    # re-run CMake): an edited manifest or schema reaches the build even when no code changed.
+    get_filename_component(manifest ${ARG_MANIFEST} ABSOLUTE)
+    configure_file(${manifest} ${CMAKE_BINARY_DIR}/plugins/${target}/plugin.json COPYONLY)
     if(ARG_MIGRATIONS)
         get_filename_component(migrations ${ARG_MIGRATIONS} ABSOLUTE)
         file(GLOB_RECURSE migration_files CONFIGURE_DEPENDS RELATIVE ${migrations} ${migrations}/*.sql)
@@ -40,9 +40,7 @@ function(identity_add_plugin target)
     endif()
     foreach(schema ${ARG_SCHEMAS})
         get_filename_component(schema_name ${schema} NAME)
-        add_custom_command(TARGET ${target} POST_BUILD
-            COMMAND ${CMAKE_COMMAND} -E copy_if_different ${schema}
-                    ${CMAKE_BINARY_DIR}/plugins/${target}/schema/${schema_name}
-            VERBATIM)
+        get_filename_component(schema ${schema} ABSOLUTE)
+        configure_file(${schema} ${CMAKE_BINARY_DIR}/plugins/${target}/schema/${schema_name} COPYONLY)
     endforeach()
 endfunction()

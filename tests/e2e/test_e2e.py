@@ -19,12 +19,15 @@ import base64
 import email
 import email.header
 import email.utils
+import hashlib
+import hmac
 import http.client
 import io
 import json
 import mailbox
 import os
 import re
+import secrets as secrets_module
 import shutil
 import signal
 import socket
@@ -139,6 +142,10 @@ class Host:
     def command(self, log_name, *args):
         return [OPTIONS.host_binary] + self.define_args(log_name) + list(args)
 
+    def environment(self, log_name):
+        """The environment of the host's processes (None: this process's)."""
+        return None
+
     # -- users
 
     def create_user(self, username, password, email_address=None, phone=None, locale=None):
@@ -151,7 +158,7 @@ class Host:
             args.append("--locale=" + locale)
         record_secret(password, email_address, phone)
         done = subprocess.run(self.command(self.name + "-cli", *args), cwd=self.tmp, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=60)
+                              stderr=subprocess.PIPE, timeout=60, env=self.environment(self.name + "-cli"))
         if done.returncode != 0:
             raise RuntimeError("user create %s failed (%d): %s" % (username, done.returncode,
                                                                   done.stderr.decode("utf-8", "replace")[-2000:]))
@@ -164,7 +171,8 @@ class Host:
             os.remove(self.port_file)
         self.stderr_file = open(os.path.join(OPTIONS.log_dir, self.name + ".stderr.log"), "ab")
         self.process = subprocess.Popen(self.command(self.name), cwd=self.tmp, stdin=subprocess.DEVNULL,
-                                        stdout=self.stderr_file, stderr=self.stderr_file)
+                                        stdout=self.stderr_file, stderr=self.stderr_file,
+                                        env=self.environment(self.name))
         deadline = time.monotonic() + START_DEADLINE
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -337,6 +345,48 @@ def none_token(real_token, alg="none", keep_signature=False):
     return forged + "." + payload + "." + (signature if keep_signature else "")
 
 
+class EnvironmentHost(Host):
+    """A host configured as a container or a systemd unit would be: a configuration file of `{}`, every
+    setting from IDENTITY_* variables, every secret from a file (file:PATH)."""
+
+    def __init__(self, name, defines=None):
+        super().__init__(name, defines)
+        self.config_file = os.path.join(self.tmp, "empty.json")
+        with open(self.config_file, "w", encoding="utf-8") as f:
+            f.write("{}\n")
+        self.credentials = os.path.join(self.tmp, "credentials")  # as systemd's LoadCredential= lays them out
+        os.makedirs(self.credentials, mode=0o700)
+        self.secrets = {}
+        for key, name in (("tokens.secret", "token-key"), ("admin.token", "admin-token"),
+                          ("plugins.reauthenticate.config.pepper", "pepper"),
+                          ("plugins.reauthenticate.config.outbox_key", "outbox-key")):
+            value = secrets_module.token_hex(32)
+            record_secret(value)
+            path = os.path.join(self.credentials, name)
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400), "w", encoding="ascii") as f:
+                f.write(value + "\n")
+            self.secrets[key] = (path, value)
+
+    @staticmethod
+    def variable(key):
+        name = key.replace(".", "__")
+        name = re.sub(r"\[(\d+)\]", r"__\1", name)
+        return "IDENTITY_" + name.upper()
+
+    def command(self, log_name, *args):
+        return [OPTIONS.host_binary, "--config=" + self.config_file] + list(args)
+
+    def environment(self, log_name):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("IDENTITY_")}
+        defines = dict(arg[len("--define="):].split("=", 1) for arg in self.define_args(log_name)
+                       if arg.startswith("--define="))
+        for key, value in defines.items():
+            environment[self.variable(key)] = value
+        for key, (path, _) in self.secrets.items():
+            environment[self.variable(key)] = "file:" + path
+        return environment
+
+
 # ---------------------------------------------------------------------------------------------
 # Test bases
 
@@ -344,12 +394,13 @@ class HostTestCase(unittest.TestCase):
     """One host per class: started in setUpClass, stopped by SIGTERM in tearDownClass (exit 0)."""
 
     host_name = None
+    host_class = Host
     defines = {}
     host = None
 
     @classmethod
     def setUpClass(cls):
-        cls.host = Host(cls.host_name or cls.__name__, cls.defines)
+        cls.host = cls.host_class(cls.host_name or cls.__name__, cls.defines)
         try:
             cls.create_users()
             cls.host.start()
@@ -788,6 +839,51 @@ class ClientCompatibilityTest(HostTestCase):
 
 # ---------------------------------------------------------------------------------------------
 # 4. Shutdown
+
+class EnvironmentConfiguredHostTest(HostTestCase):
+    """Every setting from IDENTITY_* variables, every secret from a file, a configuration file of {}."""
+    host_class = EnvironmentHost
+    defines = NO_SEND_LIMITS  # these too from the environment: integers typed by the plugin's schema
+    PASSWORD = "Env-Passw0rd!"
+    EMAIL = "erin@example.com"
+    PHONE = "+8613800138077"
+
+    @classmethod
+    def create_users(cls):
+        cls.sub = cls.host.create_user("erin", cls.PASSWORD, cls.EMAIL, cls.PHONE)
+
+    def test_seed_flow_runs_on_settings_from_the_environment_and_secrets_from_files(self):
+        with open(self.host.config_file, encoding="utf-8") as f:
+            self.assertEqual(json.loads(f.read()), {})
+        body = record_credentials(self.assertOk(self.call("POST", "/auth/v1/signin",
+                                                          body={"username": "erin", "password": self.PASSWORD})))
+        token = body["access_token"]
+        # Signed with the key from its file.
+        header, payload, signature = token.split(".")
+        key = self.host.secrets["tokens.secret"][1].encode("ascii")
+        expected = base64.urlsafe_b64encode(hmac.new(key, (header + "." + payload).encode("ascii"),
+                                                     hashlib.sha256).digest()).rstrip(b"=").decode("ascii")
+        self.assertEqual(signature, expected)
+        # The seed's two requests, and the code spent for sudo.
+        before = self.host.mail_files()
+        self.assertEqual(self.assertOk(self.call("POST", "/auth/v1/user/reauthenticate",
+                                                 body={"verify_opt": "email_code"}, token=token)), {})
+        code = single_code(parse_mail(self.host.wait_for_mail(before))[1])
+        sudo = self.assertOk(self.call("POST", "/auth/v1/user/sudo", body={"verification_code": code}, token=token))
+        record_secret(sudo["sudo_token"])
+        sms_before = len(self.host.sms_lines())
+        self.assertEqual(self.assertOk(self.call("POST", "/auth/v1/user/reauthenticate",
+                                                 body={"verify_opt": "phone_code"}, token=token)), {})
+        self.assertEqual(self.host.wait_for_sms(sms_before)["to"], self.PHONE)
+        # The admin token came from its file too.
+        admin = self.host.request("GET", "/admin/plugins",
+                                  headers={"Authorization": "Bearer " + self.host.secrets["admin.token"][1]})
+        self.assertEqual(admin.status, 200, admin)
+        self.assertEqual([p["state"] for p in admin.json["plugins"] if p["name"] == "reauthenticate"], ["running"])
+        self.assertEqual(self.host.request("GET", "/admin/plugins",
+                                           headers={"Authorization": "Bearer file:" + self.host.secrets["admin.token"][0]}).status,
+                         401)
+
 
 class SigtermTest(HostTestCase):
     host_name = "sigterm"

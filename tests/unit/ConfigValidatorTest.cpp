@@ -54,6 +54,11 @@ class ConfigValidatorTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testNotifierOfTheOtherChannelIsRefused);
     CPPUNIT_TEST(testNotifierTypeOfAnotherPluginIsAccepted);
     CPPUNIT_TEST(testMalformedFileIsRefused);
+    CPPUNIT_TEST(testEnvironmentVariablesNameKeys);
+    CPPUNIT_TEST(testEnvironmentKeysAreTypedAndValidatedLikeDefines);
+    CPPUNIT_TEST(testEverySecretMayComeFromAFile);
+    CPPUNIT_TEST(testOnlySecretsAreReadFromFiles);
+    CPPUNIT_TEST(testAnUnreadableSecretFileNamesItsKey);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -136,6 +141,101 @@ public:
             out << "{\"server\": {\"port\": 8080,}";
         }
         CPPUNIT_ASSERT_THROW(ConfigValidator::document(file.path(), {}), Poco::DataException);
+    }
+    void testEnvironmentVariablesNameKeys()
+    {
+        const char* environment[] = {"PATH=/usr/bin",
+                                     "IDENTITY_TEST_LOG_DIR=/tmp/logs", // no __: names no key
+                                     "IDENTITY_SERVER__PORT=8081",
+                                     "IDENTITY_SERVER__MAX_BODY_BYTES=4096",
+                                     "IDENTITY_ENVIRONMENT__CLIENTS__1=web",
+                                     "IDENTITY_PLUGINS__REAUTHENTICATE__CONFIG__EMAIL__SMTP__PASSWORD=p=w",
+                                     "IDENTITY_ADMIN__TOKEN=",
+                                     nullptr};
+        const Defines expected = {{"admin.token", ""},
+                                  {"environment.clients[1]", "web"},
+                                  {"plugins.reauthenticate.config.email.smtp.password", "p=w"},
+                                  {"server.max_body_bytes", "4096"},
+                                  {"server.port", "8081"}};
+        CPPUNIT_ASSERT(ConfigValidator::environmentDefines(environment) == expected);
+        CPPUNIT_ASSERT(ConfigValidator::environmentDefines(nullptr).empty());
+    }
+
+    void testEnvironmentKeysAreTypedAndValidatedLikeDefines()
+    {
+        const char* good[] = {"IDENTITY_SERVER__PORT=8081", "IDENTITY_PLUGINS__REAUTHENTICATE__CONFIG__CODE_TTL=120",
+                              nullptr};
+        Defines defines = ConfigValidator::environmentDefines(good);
+        defines.insert(defines.begin(), {"plugins.reauthenticate.manifest", manifest});
+        const auto document = ConfigValidator::document(devConfig, defines);
+        CPPUNIT_ASSERT(ConfigValidator::check(document).empty());
+        CPPUNIT_ASSERT_EQUAL(8081, document->getObject("server")->getValue<int>("port"));
+        const char* misspelt[] = {"IDENTITY_SERVER__PROT=8081", nullptr};
+        const auto problem = onlyProblem(ConfigValidator::environmentDefines(misspelt), "server.prot");
+        CPPUNIT_ASSERT_MESSAGE(problem.text(), problem.message.find("did you mean 'port'?") != std::string::npos);
+    }
+
+    static std::string fileHolding(Poco::TemporaryFile& file, const std::string& content)
+    {
+        Poco::FileOutputStream out(file.path());
+        out << content;
+        return "file:" + file.path();
+    }
+
+    void testEverySecretMayComeFromAFile()
+    {
+        Poco::TemporaryFile token, admin, smtp, kannel, webhook, pepper;
+        const std::string tokenKey(40, 't'), adminKey(40, 'a'), pepperKey(40, 'p');
+        const Defines defines = {
+            {"plugins.reauthenticate.manifest", manifest},
+            {"tokens.secret", fileHolding(token, tokenKey + "\n")},
+            {"admin.token", fileHolding(admin, adminKey + "\n")},
+            {"plugins.reauthenticate.config.pepper", fileHolding(pepper, pepperKey)},
+            {"plugins.reauthenticate.config.email.smtp.password", fileHolding(smtp, "smtp secret\n")},
+            {"plugins.reauthenticate.config.sms.kannel.password", fileHolding(kannel, "kannel-pw")},
+            {"plugins.reauthenticate.config.sms.webhook.secret", fileHolding(webhook, std::string(32, 'w'))}};
+        const auto document = ConfigValidator::document(devConfig, defines);
+        CPPUNIT_ASSERT_EQUAL(tokenKey, document->getObject("tokens")->getValue<std::string>("secret"));
+        CPPUNIT_ASSERT_EQUAL(adminKey, document->getObject("admin")->getValue<std::string>("token"));
+        const auto config = document->getObject("plugins")->getObject("reauthenticate")->getObject("config");
+        CPPUNIT_ASSERT_EQUAL(pepperKey, config->getValue<std::string>("pepper"));
+        CPPUNIT_ASSERT_EQUAL(std::string("smtp secret"), config->getObject("email")->getObject("smtp")->getValue<std::string>("password"));
+        CPPUNIT_ASSERT_EQUAL(std::string("kannel-pw"), config->getObject("sms")->getObject("kannel")->getValue<std::string>("password"));
+        CPPUNIT_ASSERT_EQUAL(std::string(32, 'w'), config->getObject("sms")->getObject("webhook")->getValue<std::string>("secret"));
+        CPPUNIT_ASSERT(ConfigValidator::check(document).empty());
+    }
+
+    void testOnlySecretsAreReadFromFiles()
+    {
+        Poco::TemporaryFile file;
+        const std::string reference = fileHolding(file, "not for this key");
+        const auto document = ConfigValidator::document(
+            devConfig, {{"plugins.reauthenticate.manifest", manifest},
+                        {"server.host", reference},
+                        {"plugins.reauthenticate.config.email.smtp.from", reference}});
+        CPPUNIT_ASSERT_EQUAL(reference, document->getObject("server")->getValue<std::string>("host"));
+        CPPUNIT_ASSERT_EQUAL(reference, document->getObject("plugins")
+                                            ->getObject("reauthenticate")
+                                            ->getObject("config")
+                                            ->getObject("email")
+                                            ->getObject("smtp")
+                                            ->getValue<std::string>("from"));
+    }
+
+    void testAnUnreadableSecretFileNamesItsKey()
+    {
+        try
+        {
+            ConfigValidator::document(devConfig, {{"plugins.reauthenticate.manifest", manifest},
+                                                  {"plugins.reauthenticate.config.email.smtp.password", "file:/nonexistent/pw"}});
+            CPPUNIT_FAIL("an unreadable secret file was accepted");
+        }
+        catch (const Poco::DataException& error)
+        {
+            CPPUNIT_ASSERT_MESSAGE(error.displayText(),
+                                   error.displayText().find("plugins.reauthenticate.config.email.smtp.password") !=
+                                       std::string::npos);
+        }
     }
 };
 

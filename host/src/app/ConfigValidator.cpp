@@ -7,6 +7,8 @@
 #include <Poco/FileStream.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/NumberParser.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
 
 #include <valijson/adapters/poco_json_adapter.hpp>
@@ -16,6 +18,7 @@
 #include <valijson/validator.hpp>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -456,6 +459,77 @@ ConfigValidator::KeyFacts ConfigValidator::hostKey(const std::string& key)
     return facts;
 }
 
+namespace
+{
+bool isSecret(const std::vector<Object>& nodes)
+{
+    for (const Object& node : nodes)
+        if (node->has("writeOnly") && node->get("writeOnly").isBoolean() && node->getValue<bool>("writeOnly"))
+            return true;
+    return false;
+}
+
+std::string secretFile(const std::string& key, const std::string& value)
+{
+    const std::string path = value.substr(5);
+    try
+    {
+        Poco::FileInputStream in(path);
+        std::string content;
+        Poco::StreamCopier::copyToString(in, content);
+        return Poco::trim(content);
+    }
+    catch (const Poco::Exception&)
+    {
+        throw Poco::DataException(key + ": cannot read the secret's file " + path);
+    }
+}
+
+/// Replaces each secret's `file:PATH` in `object` (at `key`, whose schema nodes are `nodes`) by the
+/// file's content; a plugin's `config` follows its manifest's schema.
+void readSecretFiles(Object object, const SchemaView& schema, const std::vector<Object>& nodes,
+                     const std::string& key)
+{
+    std::vector<std::pair<std::string, std::string>> replaced;
+    for (const auto& member : *object)
+    {
+        const std::string name = key.empty() ? member.first : key + "." + member.first;
+        const std::vector<Object> children = schema.child(nodes, member.first);
+        if (member.second.type() == typeid(Object))
+        {
+            const Object inner = member.second.extract<Object>();
+            if (member.first == "config" && key.rfind("plugins.", 0) == 0 && std::count(key.begin(), key.end(), '.') == 1)
+            {
+                Object own;
+                try
+                {
+                    own = pluginSchema(PluginManifest::load(object->getValue<std::string>("manifest")));
+                }
+                catch (const Poco::Exception&)
+                {
+                    // No readable manifest: the plugin's own load reports why; its secrets stay as written.
+                }
+                if (own)
+                {
+                    const SchemaView view(own);
+                    readSecretFiles(inner, view, view.root(), name);
+                }
+                continue;
+            }
+            readSecretFiles(inner, schema, children, name);
+        }
+        else if (member.second.isString() && isSecret(children))
+        {
+            const std::string value = Poco::trim(member.second.extract<std::string>());
+            if (value.rfind("file:", 0) == 0)
+                replaced.emplace_back(member.first, secretFile(name, value));
+        }
+    }
+    for (const auto& [member, value] : replaced)
+        object->set(member, value);
+}
+} // namespace
+
 Poco::JSON::Object::Ptr ConfigValidator::document(const std::string& file,
                                                   const std::vector<std::pair<std::string, std::string>>& defines)
 {
@@ -490,7 +564,46 @@ Poco::JSON::Object::Ptr ConfigValidator::document(const std::string& file,
         }
         setValue(document, parts, typedValue(type, value));
     }
+    readSecretFiles(document, host, host.root(), "");
     return document;
+}
+
+std::vector<std::pair<std::string, std::string>> ConfigValidator::environmentDefines(const char* const* environment)
+{
+    std::map<std::string, std::pair<std::string, std::string>> byName;
+    for (const char* const* entry = environment; entry && *entry; ++entry)
+    {
+        const std::string variable(*entry);
+        const auto equals = variable.find('=');
+        const std::string prefix = "IDENTITY_";
+        if (equals == std::string::npos || variable.compare(0, prefix.size(), prefix) != 0)
+            continue;
+        const std::string name = variable.substr(0, equals);
+        const std::string path = name.substr(prefix.size());
+        if (path.find("__") == std::string::npos)
+            continue;
+        std::string key;
+        std::size_t start = 0;
+        while (start <= path.size())
+        {
+            const auto end = path.find("__", start);
+            const std::string part = Poco::toLower(path.substr(start, end == std::string::npos ? std::string::npos : end - start));
+            unsigned index = 0;
+            if (!key.empty() && !part.empty() && Poco::NumberParser::tryParseUnsigned(part, index) &&
+                part.find_first_not_of("0123456789") == std::string::npos)
+                key += "[" + part + "]";
+            else
+                key += (key.empty() ? "" : ".") + part;
+            if (end == std::string::npos)
+                break;
+            start = end + 2;
+        }
+        byName[name] = {key, variable.substr(equals + 1)};
+    }
+    std::vector<std::pair<std::string, std::string>> defines;
+    for (const auto& entry : byName)
+        defines.push_back(entry.second);
+    return defines;
 }
 
 std::vector<ConfigValidator::Problem> ConfigValidator::check(const Poco::JSON::Object::Ptr& document)

@@ -30,10 +30,19 @@ public:
     };
 
     /// Reads `file` (JSON) and applies `defines` (`--define=KEY=VALUE`, in order) to it, each value
-    /// typed as the schema says the key is (so `server.port=0` is the integer 0). Throws
-    /// Poco::DataException when the file cannot be read or is not a JSON object.
+    /// typed as the schema says the key is (so `server.port=0` is the integer 0). Then every secret (a
+    /// key whose schema says `writeOnly`) written `file:PATH` is replaced by that file's content, less
+    /// surrounding white space (a systemd `LoadCredential=` file, a Kubernetes secret volume). Throws
+    /// Poco::DataException when the file, or a secret's file, cannot be read, or it is not a JSON object.
     static Poco::JSON::Object::Ptr document(const std::string& file,
                                             const std::vector<std::pair<std::string, std::string>>& defines);
+
+    /// The `--define`s that environment variables make: `IDENTITY_` + the key path upper-cased, with
+    /// `__` for each dot and for an array index (`IDENTITY_SERVER__PORT=8081` is `server.port=8081`,
+    /// `IDENTITY_ENVIRONMENT__CLIENTS__1=web` is `environment.clients[1]=web`). A name without `__`
+    /// (`IDENTITY_HOME`) names no key and is left alone. In the order of the names, so that the result
+    /// does not depend on the environment's order.
+    static std::vector<std::pair<std::string, std::string>> environmentDefines(const char* const* environment);
 
     /// Every problem of the document; empty when it is valid.
     static std::vector<Problem> check(const Poco::JSON::Object::Ptr& document);

@@ -28,6 +28,8 @@
 
 #include <signal.h>
 
+#include <unistd.h> // environ
+
 namespace identity::host
 {
 
@@ -84,7 +86,10 @@ void HostApplication::handleOption(const std::string& name, const std::string& v
 
 Poco::JSON::Object::Ptr HostApplication::validConfiguration() const
 {
-    Poco::JSON::Object::Ptr document = ConfigValidator::document(_configFile, _defines);
+    // The file, then the environment's IDENTITY_* keys, then --define: the command line has the last word.
+    std::vector<std::pair<std::string, std::string>> defines = ConfigValidator::environmentDefines(environ);
+    defines.insert(defines.end(), _defines.begin(), _defines.end());
+    Poco::JSON::Object::Ptr document = ConfigValidator::document(_configFile, defines);
     ConfigValidator::require(document);
     return document;
 }
