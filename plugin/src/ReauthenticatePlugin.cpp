@@ -6,7 +6,7 @@
 #include "notifiers/LogNotifier.h"
 #include "notifiers/MaildirNotifier.h"
 #include "notifiers/SmtpNotifier.h"
-#include "notifiers/WebhookSmsNotifier.h"
+#include "notifiers/WebhookNotifier.h"
 
 #include "identity/sdk/Crypto.h"
 
@@ -43,12 +43,12 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
         return std::make_unique<KannelSmsNotifier>(config, reportKey);
     });
     notifiers.add("webhook", [](const Poco::Util::AbstractConfiguration& config) {
-        return std::make_unique<WebhookSmsNotifier>(config);
+        return std::make_unique<WebhookNotifier>(config);
     });
     // A channel whose notifier is "" or "none" is off: its verify_opt answers 503. A type of this
     // plugin must deliver the channel; any other is one another plugin provides (through the registry).
     const std::map<std::string, std::set<std::string>> typesByChannel = {
-        {"email", {"maildir", "log", "smtp"}}, {"sms", {"log", "kannel", "webhook"}}};
+        {"email", {"maildir", "log", "smtp", "webhook"}}, {"sms", {"log", "kannel", "webhook"}}};
     const std::vector<std::string> ownTypes = notifiers.types();
     std::map<std::string, sdk::NotifierPtr> byChannel;
     std::set<std::string> channels;

@@ -45,6 +45,7 @@ import test_e2e as e2e  # noqa: E402
 
 PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "peers")
 PEERS = os.path.normpath(PEERS)
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir))
 sys.path.insert(0, PEERS)
 
 # The peers need the distribution's Python (aiosmtpd is packaged as python3-aiosmtpd).
@@ -63,7 +64,6 @@ SMTP_USER = "mailer"
 SMTP_PASSWORD = "Smtp-" + secrets.token_urlsafe(18)
 KANNEL_USER = "identity"
 KANNEL_PASSWORD = "Kannel-" + secrets.token_urlsafe(18)
-WEBHOOK_SECRET = "whsec-" + secrets.token_urlsafe(36)
 
 COMMON_DEFINES = dict(e2e.NO_SEND_LIMITS)
 COMMON_DEFINES.update({
@@ -782,16 +782,37 @@ class SmtpDownPastLifetimeTest(DeliveryTestCase):
 
 
 # ---------------------------------------------------------------------------------------------
-# 6. Webhook SMS gateway answering 503, 503, then 200: delivered once, signed
+# 6. Webhooks, signed as Standard Webhooks specify and verified with its reference library
+
+def verify_webhooks(peer, secrets_known):
+    """{request number: verified?} for the POSTs `peer` answered 200, by the `standardwebhooks` npm
+    package (tests/webhooks) with the secrets a receiver knows."""
+    argv = ["node", os.path.join(ROOT, "tests", "webhooks", "verify.mjs"), "--log", peer.log]
+    for secret in secrets_known:
+        argv += ["--secret", secret]
+    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if done.returncode != 0:
+        raise AssertionError("verify.mjs failed: %s" % done.stderr.decode("utf-8", "replace")[-2000:])
+    return {r["n"]: r["verified"] for r in map(json.loads, done.stdout.decode("utf-8").splitlines())}
+
+
+def new_whsec():
+    """A new Standard Webhooks secret (recorded for the log hygiene check by the test that uses it)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
 
 class WebhookRetryTest(DeliveryTestCase):
+    """SMS by webhook, the receiver answering 503, 503, then 200; the host mid-rotation (a secret and a
+    previous one)."""
     host_name = "delivery-webhook"
     PASSWORD = "W3bhook-Passw0rd!"
     PHONE = "+8613500135000"
+    SECRET = new_whsec()
+    PREVIOUS = new_whsec()
 
     @classmethod
     def start_peers(cls):
-        e2e.record_secret(WEBHOOK_SECRET)
+        e2e.record_secret(cls.SECRET, cls.PREVIOUS)
         cls.webhook = cls.add_peer(WebhookPeer(cls.work, script="503,503,200", retry_after="1"))
 
     @classmethod
@@ -799,7 +820,8 @@ class WebhookRetryTest(DeliveryTestCase):
         return {
             P + "sms.notifier": "webhook",
             P + "sms.webhook.url": "https://127.0.0.1:%d/sms" % cls.webhook.port,
-            P + "sms.webhook.secret": WEBHOOK_SECRET,
+            P + "sms.webhook.secret": cls.SECRET,
+            P + "sms.webhook.previous_secrets[0]": cls.PREVIOUS,
             P + "sms.webhook.ca_file": certificates()["ca"],
         }
 
@@ -807,7 +829,7 @@ class WebhookRetryTest(DeliveryTestCase):
     def create_users(cls):
         cls.host.create_user("frank", cls.PASSWORD, phone=cls.PHONE)
 
-    def test_webhook_503_twice_then_200_delivers_once_with_a_valid_signature(self):
+    def test_webhook_503_twice_then_200_delivers_once_verified_by_the_standard_webhooks_library(self):
         token = self.signin(self.PASSWORD, username="frank")["access_token"]
         message_id = self.request_code(token, "phone_code")
         wait_for(lambda: any(r["status_sent"] == 200 for r in self.webhook.requests()), DELIVERY_DEADLINE,
@@ -823,27 +845,83 @@ class WebhookRetryTest(DeliveryTestCase):
         for request in requests:
             self.assertEqual(request["method"], "POST")
             self.assertEqual(request["path"], "/sms")
-            self.assertEqual(request["headers"].get("idempotency-key"), message_id)
-
+            self.assertEqual(request["headers"].get("webhook-id"), message_id)  # the receiver de-duplicates by it
         delivered = requests[-1]
         headers = delivered["headers"]
         self.assertTrue(headers.get("content-type", "").startswith("application/json"), headers)
-        raw = base64.b64decode(delivered["body_b64"])
-        timestamp = headers.get("x-identity-timestamp", "")
-        self.assertRegex(timestamp, r"^[0-9]+$")
-        self.assertLessEqual(abs(time.time() - int(timestamp)), 300, "timestamp %s is not now" % timestamp)
-        expected = "v1=" + hmac.new(WEBHOOK_SECRET.encode("utf-8"), timestamp.encode("ascii") + b"." + raw,
-                                    hashlib.sha256).hexdigest()
-        self.assertTrue(hmac.compare_digest(headers.get("x-identity-signature", ""), expected),
-                        "signature %r does not verify" % headers.get("x-identity-signature"))
+        self.assertLessEqual(abs(time.time() - int(headers["webhook-timestamp"])), 300)
+        self.assertEqual(len(headers["webhook-signature"].split(" ")), 2)  # one per secret
 
-        body = json.loads(raw.decode("utf-8"))
-        self.assertEqual(set(body), {"id", "channel", "to", "text", "locale"})
-        self.assertEqual(body["id"], message_id)
-        self.assertEqual(body["channel"], "sms")
-        self.assertEqual(body["to"], self.PHONE)
-        self.assertEqual(body["locale"], "en")
-        self.assertCodeWorksOnce(token, e2e.single_code(body["text"]))
+        # A receiver that has moved to the new secret accepts it, one still on the previous one too; one
+        # with any other secret refuses it.
+        n = delivered["n"]
+        self.assertEqual(verify_webhooks(self.webhook, [self.SECRET]), {n: True})
+        self.assertEqual(verify_webhooks(self.webhook, [self.PREVIOUS]), {n: True})
+        self.assertEqual(verify_webhooks(self.webhook, [new_whsec()]), {n: False})
+
+        body = json.loads(base64.b64decode(delivered["body_b64"]).decode("utf-8"))
+        self.assertEqual(set(body), {"type", "timestamp", "data"})
+        self.assertEqual(body["type"], "sms.message")
+        data = body["data"]
+        self.assertEqual(set(data), {"id", "channel", "to", "text", "locale"})
+        self.assertEqual((data["id"], data["channel"], data["to"], data["locale"]), (message_id, "sms", self.PHONE, "en"))
+        self.assertCodeWorksOnce(token, e2e.single_code(data["text"]))
+
+
+class WebhookEmailTest(DeliveryTestCase):
+    """Email by webhook, after a rotation has ended: the previous secret is gone from the host."""
+    host_name = "delivery-webhook-email"
+    PASSWORD = "W3bhook-Passw0rd!"
+    EMAIL = "grace@example.com"
+    SECRET = new_whsec()
+    ROTATED_AWAY = new_whsec()
+
+    @classmethod
+    def start_peers(cls):
+        e2e.record_secret(cls.SECRET, cls.ROTATED_AWAY)
+        cls.webhook = cls.add_peer(WebhookPeer(cls.work))
+
+    @classmethod
+    def host_defines(cls, host_port):
+        return {
+            P + "email.notifier": "webhook",
+            P + "email.webhook.url": "https://127.0.0.1:%d/email" % cls.webhook.port,
+            P + "email.webhook.secret": cls.SECRET,
+            P + "email.webhook.ca_file": certificates()["ca"],
+        }
+
+    @classmethod
+    def create_users(cls):
+        cls.host.create_user("grace", cls.PASSWORD, email_address=cls.EMAIL)
+
+    def test_email_webhook_verifies_with_the_secret_and_not_with_one_rotated_away(self):
+        token = self.signin(self.PASSWORD, username="grace")["access_token"]
+        message_id = self.request_code(token, "email_code")
+        wait_for(lambda: any(r["status_sent"] == 200 for r in self.webhook.requests()), DELIVERY_DEADLINE,
+                 "the email webhook", lambda: "host log: %s" % self.host_log(1500))
+        delivered = self.webhook.requests()[-1]
+        self.assertEqual(delivered["path"], "/email")
+        n = delivered["n"]
+        self.assertEqual(verify_webhooks(self.webhook, [self.SECRET]), {n: True})
+        self.assertEqual(verify_webhooks(self.webhook, [self.ROTATED_AWAY]), {n: False})
+        # Tampered: the same signature over another body is refused.
+        tampered = os.path.join(self.work, "tampered.jsonl")
+        with open(self.webhook.log, encoding="utf-8") as f:
+            request = json.loads(f.read().splitlines()[-1])
+        request["body_b64"] = base64.b64encode(base64.b64decode(request["body_b64"]).replace(b"email", b"emai1")).decode()
+        with open(tampered, "w", encoding="utf-8") as f:
+            f.write(json.dumps(request) + "\n")
+        self.assertEqual(verify_webhooks(type("Log", (), {"log": tampered}), [self.SECRET]), {n: False})
+
+        body = json.loads(base64.b64decode(delivered["body_b64"]).decode("utf-8"))
+        self.assertEqual(body["type"], "email.message")
+        data = body["data"]
+        self.assertEqual(set(data), {"id", "channel", "to", "subject", "text", "html", "locale"})
+        self.assertEqual((data["id"], data["channel"], data["to"]), (message_id, "email", self.EMAIL))
+        self.assertTrue(data["subject"])
+        code = e2e.single_code(data["text"])
+        self.assertIn(code, data["html"])
+        self.assertCodeWorksOnce(token, code)
 
 
 # ---------------------------------------------------------------------------------------------

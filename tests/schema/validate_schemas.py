@@ -126,6 +126,9 @@ SPEC_CONFIG = {
 }
 
 
+WHSEC = "whsec_" + "A" * 43 + "="       # a 32-byte key
+WHSEC_OLD = "whsec_" + "B" * 32         # a 24-byte key
+
 def full_config():
     """The SPEC example with every key the implementation adds."""
     config = copy.deepcopy(SPEC_CONFIG)
@@ -453,9 +456,13 @@ def check_fixtures(report, schemas):
             ("the kannel notifier on a loopback gateway with credentials",
              [(reauth + ["sms", "notifier"], "kannel"), (reauth + ["sms", "kannel", "username"], "identity"),
               (reauth + ["sms", "kannel", "password"], "${system.env.IDP_KANNEL_PASSWORD}")]),
-            ("the webhook notifier over https with a 32-byte secret",
+            ("the webhook notifier over https with a Standard Webhooks secret",
              [(reauth + ["sms", "notifier"], "webhook"), (reauth + ["sms", "webhook", "url"], "https://sms.example.com/send"),
-              (reauth + ["sms", "webhook", "secret"], "s" * 32)]),
+              (reauth + ["sms", "webhook", "secret"], WHSEC)]),
+            ("email by webhook, with a secret being rotated away",
+             [(reauth + ["email", "notifier"], "webhook"),
+              (reauth + ["email", "webhook"], {"url": "https://mail.example.com/send", "secret": WHSEC,
+                                                "previous_secrets": [WHSEC_OLD]})]),
             ("the limits at their bounds",
              [(reauth + ["limits"], {"cooldown_seconds": 86400, "per_user_per_hour": 0, "per_ip_per_hour": 1000000,
                                      "per_destination_per_hour": 0, "sms_per_minute": 0, "attempts_per_code": 10,
@@ -533,8 +540,15 @@ def check_fixtures(report, schemas):
             ("the webhook notifier without a secret", reauth + ["sms", "notifier"], "webhook",
              "plugins/reauthenticate/config/sms/webhook/secret"),
             ("the webhook notifier over plain http to another host", reauth + ["sms"],
-             {"notifier": "webhook", "webhook": {"url": "http://sms.example.com/send", "secret": "s" * 32}},
+             {"notifier": "webhook", "webhook": {"url": "http://sms.example.com/send", "secret": WHSEC}},
              "plugins/reauthenticate/config/sms/webhook/url"),
+            ("a webhook secret that is not whsec_", reauth + ["sms"],
+             {"notifier": "webhook", "webhook": {"url": "https://sms.example.com/send", "secret": "s" * 32}},
+             "plugins/reauthenticate/config/sms/webhook/secret"),
+            ("a previous webhook secret that is not whsec_", reauth + ["email"],
+             {"notifier": "webhook", "webhook": {"url": "https://mail.example.com/send", "secret": WHSEC,
+                                                 "previous_secrets": ["old"]}},
+             "plugins/reauthenticate/config/email/webhook/previous_secrets/0"),
             ("the kannel notifier without credentials", reauth + ["sms", "notifier"], "kannel",
              "plugins/reauthenticate/config/sms/kannel/username"),
             ("a template locale other than en and zh", reauth + ["templates", "sms"], {"fr": "etc/sms.txt"},

@@ -184,7 +184,7 @@ public:
 
     void testEverySecretMayComeFromAFile()
     {
-        Poco::TemporaryFile token, admin, smtp, kannel, webhook, pepper;
+        Poco::TemporaryFile token, admin, smtp, kannel, webhook, previous, pepper;
         const std::string tokenKey(40, 't'), adminKey(40, 'a'), pepperKey(40, 'p');
         const Defines defines = {
             {"plugins.reauthenticate.manifest", manifest},
@@ -193,7 +193,8 @@ public:
             {"plugins.reauthenticate.config.pepper", fileHolding(pepper, pepperKey)},
             {"plugins.reauthenticate.config.email.smtp.password", fileHolding(smtp, "smtp secret\n")},
             {"plugins.reauthenticate.config.sms.kannel.password", fileHolding(kannel, "kannel-pw")},
-            {"plugins.reauthenticate.config.sms.webhook.secret", fileHolding(webhook, std::string(32, 'w'))}};
+            {"plugins.reauthenticate.config.sms.webhook.secret", fileHolding(webhook, std::string(32, 'w'))},
+            {"plugins.reauthenticate.config.email.webhook.previous_secrets[0]", fileHolding(previous, "whsec_old\n")}};
         const auto document = ConfigValidator::document(devConfig, defines);
         CPPUNIT_ASSERT_EQUAL(tokenKey, document->getObject("tokens")->getValue<std::string>("secret"));
         CPPUNIT_ASSERT_EQUAL(adminKey, document->getObject("admin")->getValue<std::string>("token"));
@@ -202,6 +203,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("smtp secret"), config->getObject("email")->getObject("smtp")->getValue<std::string>("password"));
         CPPUNIT_ASSERT_EQUAL(std::string("kannel-pw"), config->getObject("sms")->getObject("kannel")->getValue<std::string>("password"));
         CPPUNIT_ASSERT_EQUAL(std::string(32, 'w'), config->getObject("sms")->getObject("webhook")->getValue<std::string>("secret"));
+        CPPUNIT_ASSERT_EQUAL(std::string("whsec_old"),
+                             config->getObject("email")->getObject("webhook")->getArray("previous_secrets")->getElement<std::string>(0));
         CPPUNIT_ASSERT(ConfigValidator::check(document).empty());
     }
 

@@ -524,6 +524,17 @@ void readSecretFiles(Object object, const SchemaView& schema, const std::vector<
             if (value.rfind("file:", 0) == 0)
                 replaced.emplace_back(member.first, secretFile(name, value));
         }
+        else if (member.second.type() == typeid(Poco::JSON::Array::Ptr) && isSecret(schema.item(children)))
+        {
+            // A list of secrets (those being rotated away): each item may be a file of its own.
+            Poco::JSON::Array::Ptr items = member.second.extract<Poco::JSON::Array::Ptr>();
+            for (std::size_t i = 0; i < items->size(); ++i)
+            {
+                const std::string value = items->get(i).isString() ? Poco::trim(items->getElement<std::string>(i)) : "";
+                if (value.rfind("file:", 0) == 0)
+                    items->set(i, secretFile(name + "[" + std::to_string(i) + "]", value));
+            }
+        }
     }
     for (const auto& [member, value] : replaced)
         object->set(member, value);
