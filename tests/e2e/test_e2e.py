@@ -316,6 +316,15 @@ class Host:
         raise AssertionError("no line added to %s within %.0f s" % (self.sms_log, DELIVERY_DEADLINE))
 
 
+def wait_for(predicate, timeout, what, interval=0.05):
+    """Waits until predicate() is true; fails naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
 def single_code(text):
     codes = set(CODE_PATTERN.findall(text))
     if len(codes) != 1:
@@ -883,6 +892,73 @@ class EnvironmentConfiguredHostTest(HostTestCase):
         self.assertEqual(self.host.request("GET", "/admin/plugins",
                                            headers={"Authorization": "Bearer file:" + self.host.secrets["admin.token"][0]}).status,
                          401)
+
+
+class AdminCommandsTest(HostTestCase):
+    """The operator's commands, on the host's own configuration, while it serves."""
+    PASSWORD = "Adm1n-Passw0rd!"
+
+    @classmethod
+    def create_users(cls):
+        cls.sub = cls.host.create_user("heidi", cls.PASSWORD, "heidi@example.com", "+8613800138055")
+
+    def run_command(self, *args):
+        done = subprocess.run(self.host.command(self.host.name + "-cli", *args), cwd=self.host.tmp,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
+
+    def test_version(self):
+        code, out, _ = self.run_command("--version")
+        self.assertEqual(code, 0)
+        self.assertRegex(out, r"^identity-host [0-9]+\.[0-9]+\.[0-9]+ \(plugin SDK [0-9]+\.[0-9]+\)\n$")
+
+    def test_user_list_shows_masked_addresses_as_json_or_a_table(self):
+        code, out, _ = self.run_command("user", "list")
+        self.assertEqual(code, 0)
+        users = {u["username"]: u for u in json.loads(out)}
+        self.assertEqual(users["heidi"]["id"], self.sub)
+        self.assertEqual(users["heidi"]["status"], "active")
+        self.assertNotIn("heidi@example.com", out)
+        self.assertNotIn("+8613800138055", out)
+        self.assertEqual(users["heidi"]["email"], "h***@example.com")
+        code, table, _ = self.run_command("user", "list", "--format=table")
+        self.assertEqual(code, 0)
+        self.assertEqual(table.splitlines()[0].split(), ["ID", "USERNAME", "EMAIL", "PHONE_NUMBER", "LOCALE",
+                                                         "STATUS", "CREATED_AT"])
+        self.assertIn(self.sub, table)
+        self.assertEqual(self.run_command("user", "list", "--format=yaml")[0], 78)
+
+    def test_user_disable_ends_the_sessions_and_refuses_sign_in(self):
+        self.host.create_user("ivan", self.PASSWORD)
+        token = record_credentials(self.assertOk(self.call("POST", "/auth/v1/signin",
+                                                           body={"username": "ivan", "password": self.PASSWORD})))["access_token"]
+        self.assertEqual(self.call("GET", "/auth/v1/user/me", token=token).status, 200)
+        code, out, _ = self.run_command("user", "disable", "--username=ivan")
+        self.assertEqual(code, 0)
+        self.assertEqual(json.loads(out)["sessions_ended"], 1)
+        # Within the second the session check may be cached for.
+        wait_for(lambda: self.call("GET", "/auth/v1/user/me", token=token).status == 401, 5,
+                 "the disabled user's access token refused")
+        self.assertEqual(self.call("POST", "/auth/v1/signin", body={"username": "ivan", "password": self.PASSWORD}).status,
+                         401)
+        self.assertEqual(self.run_command("user", "disable", "--username=nobody")[0], 67)
+
+    def test_migrate_status_and_up_on_a_new_database(self):
+        database = os.path.join(self.host.tmp, "new.db")
+        define = "--define=storage.url=sqlite:" + database
+        code, out, _ = self.run_command(define, "migrate", "status")
+        self.assertEqual(code, 0)
+        rows = json.loads(out)
+        self.assertEqual({r["owner"] for r in rows}, {"host", "reauthenticate"})
+        self.assertEqual({r["state"] for r in rows}, {"pending"})
+        code, out, progress = self.run_command(define, "migrate", "up")
+        self.assertEqual(code, 0, progress)
+        self.assertEqual({r["owner"]: r["applied"] for r in json.loads(out)},
+                         {owner: sum(1 for r in rows if r["owner"] == owner) for owner in ("host", "reauthenticate")})
+        self.assertRegex(progress, r"\[%d/%d\] reauthenticate: " % (len(rows), len(rows)))
+        code, out, _ = self.run_command(define, "migrate", "status")
+        self.assertEqual({r["state"] for r in json.loads(out)}, {"applied"})
+        self.assertEqual({r["applied"] for r in json.loads(self.run_command(define, "migrate", "up")[1])}, {0})
 
 
 class SigtermTest(HostTestCase):

@@ -2,11 +2,14 @@
 
 #include "identity/sdk/Storage.h"
 
+#include "app/AdminCommands.h"
 #include "app/ConfigValidator.h"
 #include "app/IdentityServer.h"
 #include "app/JsonLogFormatter.h"
 #include "support/FileWatcher.h"
 #include "support/SystemClock.h"
+
+#include "identity/sdk/Version.h"
 
 #include <Poco/AsyncChannel.h>
 #include <Poco/AutoPtr.h>
@@ -61,6 +64,10 @@ void HostApplication::defineOptions(Poco::Util::OptionSet& options)
     for (const char* field : {"username", "email", "phone", "password", "locale"})
         options.addOption(Option(field, "", std::string("user create: the user's ") + field)
                               .required(false).repeatable(false).argument("VALUE"));
+    options.addOption(Option("id", "", "user disable: the user's id").required(false).repeatable(false).argument("ID"));
+    options.addOption(Option("format", "", "output of the commands: json (default) or table")
+                          .required(false).repeatable(false).argument("json|table"));
+    options.addOption(Option("version", "", "print the version and exit").required(false).repeatable(false));
 }
 
 void HostApplication::handleOption(const std::string& name, const std::string& value)
@@ -69,6 +76,11 @@ void HostApplication::handleOption(const std::string& name, const std::string& v
     if (name == "help")
     {
         _helpRequested = true;
+        stopOptionsProcessing();
+    }
+    else if (name == "version")
+    {
+        _versionRequested = true;
         stopOptionsProcessing();
     }
     else if (name == "config")
@@ -109,7 +121,7 @@ void HostApplication::initialize(Poco::Util::Application& self)
 {
     const sigset_t signals = servingSignals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    if (!_helpRequested)
+    if (!_helpRequested && !_versionRequested)
     {
         try
         {
@@ -271,12 +283,19 @@ int HostApplication::createUser()
 
 int HostApplication::main(const std::vector<std::string>& args)
 {
+    if (_versionRequested)
+    {
+        std::cout << "identity-host " << IDENTITY_HOST_VERSION << " (plugin SDK " << IDENTITY_SDK_VERSION_MAJOR << "."
+                  << IDENTITY_SDK_VERSION_MINOR << ")" << std::endl;
+        return EXIT_OK;
+    }
     if (_helpRequested)
     {
         Poco::Util::HelpFormatter help(options());
         help.setCommand(commandName());
-        help.setUsage("[--config=FILE] [--define=KEY=VALUE…] [config check | user create --username=… --email=… "
-                      "--phone=… --password=…]");
+        help.setUsage("[--config=FILE] [--define=KEY=VALUE…] [--format=json|table] [config check | user create "
+                      "--username=… --email=… --phone=… --password=… | user list | user disable --username=…|--id=… | "
+                      "migrate status | migrate up]");
         help.setHeader("The identity host: CloudBase auth v1 compatible, with plugins.");
         help.format(std::cout);
         return EXIT_OK;
@@ -299,6 +318,19 @@ int HostApplication::main(const std::vector<std::string>& args)
         }
         if (args.size() == 2 && args[0] == "user" && args[1] == "create")
             return createUser();
+        const std::string format = _userFields.count("format") ? _userFields["format"] : "json";
+        if (args.size() == 2 && (args[0] == "user" || args[0] == "migrate"))
+        {
+            AdminCommands commands(config(), format, std::cout, std::cerr);
+            if (args[0] == "user" && args[1] == "list")
+                return commands.userList();
+            if (args[0] == "user" && args[1] == "disable")
+                return commands.userDisable(_userFields["id"], _userFields["username"]);
+            if (args[0] == "migrate" && args[1] == "status")
+                return commands.migrateStatus();
+            if (args[0] == "migrate" && args[1] == "up")
+                return commands.migrateUp();
+        }
         if (!args.empty())
         {
             std::cerr << "unknown command; see --help" << std::endl;

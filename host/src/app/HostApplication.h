@@ -44,6 +44,7 @@ private:
 
     std::mutex _reloading;
     std::string _configError; ///< why the configuration given at start is unusable ("" when it is valid)
+    bool _versionRequested = false;
     bool _helpRequested = false;
     std::string _configFile = "config/dev.json";
     std::vector<std::pair<std::string, std::string>> _defines;

@@ -803,6 +803,22 @@ int Database::version()
     return current;
 }
 
+bool Database::hasMigrationTables()
+{
+    bool present = false;
+    read([&](sdk::Transaction& transaction) {
+        present = transaction
+                      .execute(_dialect == sdk::Dialect::PostgreSQL
+                                   ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                                     "current_schema() AND table_name IN ('schema_migrations', 'plugin_migrations')"
+                                   : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                                     "('schema_migrations', 'plugin_migrations')")
+                      .front()
+                      .integer(0) == 2;
+    });
+    return present;
+}
+
 std::vector<int> Database::pluginVersions(const std::string& plugin)
 {
     std::vector<int> versions;

@@ -49,6 +49,9 @@ public:
     /// The highest applied host migration version.
     int version();
 
+    /// Whether the migrations' bookkeeping tables exist (false: a database nothing was applied to).
+    bool hasMigrationTables();
+
     /// The applied versions of a plugin's migrations.
     std::vector<int> pluginVersions(const std::string& plugin);
 
