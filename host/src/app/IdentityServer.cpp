@@ -118,10 +118,9 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
     TokenSettings settings;
     settings.issuer = _settings.issuer;
     settings.audience = _settings.audience;
-    settings.secret = _secrets->resolve("tokens.secret", _settings.tokenSecret);
     settings.accessTtl = _settings.accessTtl;
     settings.sudoTtl = _settings.sudoTtl;
-    _tokens = std::make_unique<TokenService>(settings, _clock, _random);
+    _tokens = std::make_unique<TokenService>(settings, tokenKeys(_settings.signing), _clock, _random);
     _passwords = std::make_unique<PasswordHasher>(
         _settings.pbkdf2Iterations, _random);
     _passwordGuard = std::make_unique<PasswordGuard>(*_database, _clock, _audit,
@@ -206,6 +205,15 @@ std::string IdentityServer::createUser(const User& user, const std::string& pass
     User record = user;
     record.passwordHash = _passwords->hash(password);
     return _users->create(record);
+}
+
+std::shared_ptr<const TokenKeys> IdentityServer::tokenKeys(const TokenSigningSettings& signing)
+{
+    std::shared_ptr<const TokenKeys> keys =
+        signing.algorithm == "HS256" ? TokenKeys::hmac(_secrets->resolve("tokens.secret", signing.secret))
+                                     : TokenKeys::load(signing.algorithm, signing.keys);
+    Poco::Logger::get("identity.host").information(keys->describe());
+    return keys;
 }
 
 void IdentityServer::migratePlugin(const PluginManifest& manifest)

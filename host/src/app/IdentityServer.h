@@ -78,6 +78,9 @@ private:
     void migratePlugin(const PluginManifest& manifest);
     /// Every minute until stop(): drops ended sessions and the failure rows of unknown sign-in names.
     void pruneLoop();
+    /// The keys `signing` describes: HS256 with the resolved `tokens.secret`, or the key files (read
+    /// and checked now). Throws Poco::InvalidArgumentException naming the key that cannot be used.
+    std::shared_ptr<const TokenKeys> tokenKeys(const TokenSigningSettings& signing);
 
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> _config;
     const HostSettings _settings; // read once; a reload reports changed host keys as needing a restart
