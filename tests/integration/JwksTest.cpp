@@ -1,4 +1,5 @@
-// The published key set (GET /auth/v1/.well-known/jwks.json), on a real host signing with key files.
+// The published key set (GET /auth/v1/.well-known/jwks.json) and key rotation by configuration
+// reload, on a real host signing with key files.
 #include "support/TestKeys.h"
 #include "support/TestServer.h"
 
@@ -8,6 +9,8 @@
 #include <Poco/JSON/Parser.h>
 
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <algorithm>
 
 using namespace identity;
 using namespace identity::test;
@@ -37,6 +40,18 @@ Overrides keyList(const std::string& algorithm, const std::vector<Key>& keys)
             values[prefix + "public_key_file"] = TestKeys::publicFile(keys[i].keyName);
     }
     return values;
+}
+
+/// The running configuration with its token keys replaced.
+Poco::AutoPtr<Poco::Util::MapConfiguration> withKeys(TestServer& server, const Overrides& keys)
+{
+    Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
+    for (const auto& entry : server.settings())
+        if (entry.first.rfind("tokens.keys", 0) != 0)
+            config->setString(entry.first, entry.second);
+    for (const auto& entry : keys)
+        config->setString(entry.first, entry.second);
+    return config;
 }
 
 std::string kidOf(const std::string& jwt)
@@ -71,6 +86,8 @@ class JwksTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testKeySetIsPublishedAsCacheablePublicKeys);
     CPPUNIT_TEST(testHs256PublishesAnEmptyKeySet);
     CPPUNIT_TEST(testSignedInUnderEachAlgorithmTheTokenWorks);
+    CPPUNIT_TEST(testReloadRotatesTheSigningKey);
+    CPPUNIT_TEST(testReloadWithAnUnusableKeyChangesNothing);
     CPPUNIT_TEST(testStartWithAnUnusableKeyFails);
     CPPUNIT_TEST_SUITE_END();
 
@@ -124,6 +141,56 @@ public:
             recordSecret(sudo.string("sudo_token"));
             CPPUNIT_ASSERT_EQUAL("k-" + std::string(keyName), kidOf(sudo.string("sudo_token")));
         }
+    }
+
+    void testReloadRotatesTheSigningKey()
+    {
+        TestServer server(keyList("RS256", {{"old", "RS256", "rsa", true}}));
+        server.createUser("ada", "ada@example.com", "");
+        const std::string before = server.signIn("ada");
+        CPPUNIT_ASSERT_EQUAL(std::string("old"), kidOf(before));
+
+        // The new key first, the old one's public key after it: new tokens are the new key's, old ones still
+        // verify.
+        const auto restart = server.server().reconfigure(withKeys(
+            server, keyList("ES256", {{"new", "ES256", "ec", true}, {"old", "RS256", "rsa", false}})));
+        CPPUNIT_ASSERT_MESSAGE("token keys take effect at once",
+                               std::none_of(restart.begin(), restart.end(),
+                                            [](const std::string& key)
+                                            { return key.rfind("tokens.", 0) == 0; }));
+        CPPUNIT_ASSERT_EQUAL(std::string("new,old"), publishedKids(server));
+        CPPUNIT_ASSERT_EQUAL(200, meStatus(server, before));
+        const std::string after = server.signIn("ada");
+        CPPUNIT_ASSERT_EQUAL(std::string("new"), kidOf(after));
+        CPPUNIT_ASSERT_EQUAL(200, meStatus(server, after));
+
+        // The old key retired: its tokens stop working, the new key's go on.
+        server.server().reconfigure(withKeys(server, keyList("ES256", {{"new", "ES256", "ec", true}})));
+        CPPUNIT_ASSERT_EQUAL(std::string("new"), publishedKids(server));
+        CPPUNIT_ASSERT_EQUAL(401, meStatus(server, before));
+        CPPUNIT_ASSERT_EQUAL(200, meStatus(server, after));
+    }
+
+    void testReloadWithAnUnusableKeyChangesNothing()
+    {
+        TestServer server(keyList("RS256", {{"old", "RS256", "rsa", true}}));
+        server.createUser("ada", "ada@example.com", "");
+        const std::string token = server.signIn("ada");
+        Overrides broken =
+            keyList("RS256", {{"new", "RS256", "rsa-1024", true}, {"old", "RS256", "rsa", false}});
+        try
+        {
+            server.server().reconfigure(withKeys(server, broken));
+            CPPUNIT_FAIL("a 1024-bit key was taken");
+        }
+        catch (const Poco::InvalidArgumentException& error)
+        {
+            CPPUNIT_ASSERT_MESSAGE(error.message(),
+                                   error.message().find("tokens.keys[0] (kid 'new')") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("old"), publishedKids(server));
+        CPPUNIT_ASSERT_EQUAL(std::string("old"), kidOf(server.signIn("ada")));
+        CPPUNIT_ASSERT_EQUAL(200, meStatus(server, token));
     }
 
     void testStartWithAnUnusableKeyFails()

@@ -11,7 +11,8 @@
 namespace identity::host
 {
 
-/// What signs tokens: `tokens.algorithm`, `tokens.secret` and `tokens.keys`.
+/// What signs tokens: `tokens.algorithm`, `tokens.secret` and `tokens.keys`. Read at start and again at
+/// every configuration reload, which can rotate the keys without a restart.
 struct TokenSigningSettings
 {
     std::string algorithm;          ///< HS256, RS256, ES256 or EdDSA

@@ -299,6 +299,9 @@ void IdentityServer::watchPluginBuilds()
 std::vector<std::string> IdentityServer::reconfigure(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config)
 {
     auto& logger = Poco::Logger::get("identity.host");
+    // Token signing is read anew, key files included, so keys rotate without a restart; a key that
+    // cannot be used refuses the whole reload (the running keys stay).
+    std::shared_ptr<const TokenKeys> tokenKeySet = tokenKeys(TokenSigningSettings::read(*config));
     const std::map<std::string, std::string> before = configurationValues(*_config);
     const std::map<std::string, std::string> after = configurationValues(*config);
     std::vector<std::string> restart;
@@ -309,13 +312,15 @@ std::vector<std::string> IdentityServer::reconfigure(Poco::AutoPtr<Poco::Util::A
         keys.insert(entry.first);
     for (const std::string& key : keys)
     {
-        if (key.rfind("plugins.", 0) == 0)
+        if (key.rfind("plugins.", 0) == 0 || key == "tokens.algorithm" || key == "tokens.secret" ||
+            key.rfind("tokens.keys", 0) == 0)
             continue;
         auto was = before.find(key), is = after.find(key);
         if (was == before.end() || is == after.end() || was->second != is->second)
             restart.push_back(key);
     }
     _config = config;
+    _tokens->useKeys(std::move(tokenKeySet));
     _plugins->apply(PluginSpec::fromConfiguration(*_config)); // publishes, the admin routes included
     if (_buildWatcher)
         _buildWatcher->watch(_plugins->libraries());

@@ -44,9 +44,11 @@ public:
     /// also watches each plugin's library and reloads a plugin when a new build lands.
     void start();
 
-    /// Takes a new configuration (already validated) without a restart: plugins enabled, disabled or
-    /// restarted as new generations where their configuration changed. Returns the changed keys that
-    /// only take effect after a restart (`server.port`, `storage.url`, …), which it also logs.
+    /// Takes a new configuration (already validated) without a restart: the token keys read anew
+    /// (`tokens.algorithm`, `tokens.secret`, `tokens.keys` and the key files), plugins enabled, disabled
+    /// or restarted as new generations where their configuration changed. Throws, changing nothing,
+    /// when the token keys cannot be used. Returns the changed keys that only take effect after a
+    /// restart (`server.port`, `storage.url`, …), which it also logs.
     std::vector<std::string> reconfigure(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config);
 
     /// Stops accepting, lets requests in flight finish, then stops the plugins.
