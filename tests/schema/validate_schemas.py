@@ -60,6 +60,7 @@ EXPECTED_OPERATIONS = {
     ("/auth/v1/user/me", "delete"): {200, 400, 401, 403, 405, 413, 415, 500},
     ("/auth/v1/user/signout", "post"): {200, 400, 401, 405, 413, 415, 500},
     ("/auth/v1/revoke", "post"): {200, 400, 405, 413, 415, 500},
+    ("/auth/v1/.well-known/jwks.json", "get"): {200, 400, 405, 413, 415, 500},
     ("/auth/v1/user/reauthenticate", "post"): {200, 400, 401, 404, 405, 412, 413, 415, 429, 500, 503},
     ("/auth/v1/user/sudo", "post"): {200, 400, 401, 405, 413, 415, 429, 500, 503},
     ("/auth/v1/user/password", "patch"): {200, 400, 401, 403, 405, 413, 415, 429, 500},
@@ -70,6 +71,9 @@ EXPECTED_OPERATIONS = {
     ("/admin/plugins/{name}/reload", "post"): {200, 400, 401, 404, 405, 412, 413, 415, 500},
     ("/hooks/kannel/dlr", "get"): {200, 400, 403, 404, 405, 413, 415, 500},
 }
+
+# The one auth answer that may be cached (Cache-Control: public, max-age=300): the public key set.
+PUBLIC_CACHE = ("/auth/v1/.well-known/jwks.json", "get", "200")
 
 # The error table: HTTP status -> the error_code values (and error names) allowed with it.
 ERROR_TABLE = {
@@ -99,7 +103,8 @@ SPEC_CONFIG = {
     "environment": {"id": "dev", "clients": ["dev"]},
     "storage": {"url": "sqlite:var/identity.db"},
     "tokens": {"issuer": "http://127.0.0.1:8080", "audience": "dev", "algorithm": "HS256",
-               "secret": "${system.env.IDP_TOKEN_SECRET}", "access_ttl": 7200, "refresh_ttl": 2592000},
+               "secret": "${system.env.IDP_TOKEN_SECRET}", "access_ttl": 7200, "refresh_ttl": 2592000,
+               "keys": []},
     "development": {"enabled": False},
     "admin": {"token": "${system.env.IDP_ADMIN_TOKEN}"},
     "plugins": {
@@ -470,6 +475,13 @@ def check_fixtures(report, schemas):
               (reauth + ["delivery"], {"poll_ms": 10, "batch": 1000, "max_backoff_seconds": 3600,
                                        "lease_seconds": 5})]),
             ("PostgreSQL storage", [(["storage", "url"], "postgresql://identity:pw@db.internal:5432/identity")]),
+            ("RS256 with a signing key and an older public key",
+             [(["tokens", "algorithm"], "RS256"),
+              (["tokens", "keys"], [{"kid": "2025-06", "algorithm": "RS256", "private_key_file": "etc/keys/new.pem"},
+                                    {"kid": "2025-01", "algorithm": "ES256", "public_key_file": "etc/keys/old.pub.pem"}])]),
+            ("EdDSA with one key", [(["tokens", "algorithm"], "EdDSA"),
+                                    (["tokens", "keys"], [{"kid": "ed", "algorithm": "EdDSA",
+                                                           "private_key_file": "etc/keys/ed.pem"}])]),
         ]
         for label, changes in valid:
             report.check("config: accepts %s" % label, expect_valid, schemas, cfg, with_changes(full_config(), *changes))
@@ -487,6 +499,24 @@ def check_fixtures(report, schemas):
             ("storage url postgresql: without //", ["storage", "url"], "postgresql:db/identity", "storage/url"),
             ("storage url sqlite::memory:", ["storage", "url"], "sqlite::memory:", "storage/url"),
             ("algorithm none", ["tokens", "algorithm"], "none", "tokens/algorithm"),
+            ("algorithm ES384 (Poco signs it badly; not offered)", ["tokens", "algorithm"], "ES384", "tokens/algorithm"),
+            ("algorithm RS256 with no key", ["tokens", "algorithm"], "RS256", "tokens/keys"),
+            ("keys under HS256", ["tokens", "keys"],
+             [{"kid": "a", "algorithm": "RS256", "private_key_file": "a.pem"}], "tokens/keys"),
+            ("a key with both a private and a public key file", ["tokens"],
+             {"algorithm": "RS256", "keys": [{"kid": "a", "algorithm": "RS256", "private_key_file": "a.pem",
+                                              "public_key_file": "a.pub.pem"}]}, "tokens/keys/0"),
+            ("a key without a key file", ["tokens"],
+             {"algorithm": "RS256", "keys": [{"kid": "a", "algorithm": "RS256"}]}, "tokens/keys/0"),
+            ("a key of algorithm HS256", ["tokens"],
+             {"algorithm": "RS256", "keys": [{"kid": "a", "algorithm": "HS256", "private_key_file": "a.pem"}]},
+             "tokens/keys/0/algorithm"),
+            ("a kid with a space", ["tokens"],
+             {"algorithm": "RS256", "keys": [{"kid": "a b", "algorithm": "RS256", "private_key_file": "a.pem"}]},
+             "tokens/keys/0/kid"),
+            ("a key member the host does not read", ["tokens"],
+             {"algorithm": "RS256", "keys": [{"kid": "a", "algorithm": "RS256", "private_key_file": "a.pem",
+                                              "passphrase": "x"}]}, "tokens/keys/0"),
             ("a literal token secret shorter than 32 bytes", ["tokens", "secret"], "short-secret", "tokens/secret"),
             ("access_ttl 59", ["tokens", "access_ttl"], 59, "tokens/access_ttl"),
             ("sudo_ttl 0", ["tokens", "sudo_ttl"], 0, "tokens/sudo_ttl"),
@@ -889,9 +919,11 @@ def check_openapi(report, root):
                 if "x-request-id" not in headers:
                     problems.append("%s %s: no X-Request-Id header" % (where, code))
                 if (p.startswith("/auth/v1/") or p.startswith("/admin/")):
+                    # Every auth answer is no-store, but the public key set, which resource servers cache.
+                    wanted = ["public, max-age=300"] if (p, method, str(code)) == PUBLIC_CACHE else ["no-store"]
                     cache = headers.get("cache-control")
-                    if cache is None or (api.deref(cache.get("schema") or {}).get("enum") != ["no-store"]):
-                        problems.append("%s %s: no Cache-Control: no-store header" % (where, code))
+                    if cache is None or (api.deref(cache.get("schema") or {}).get("enum") != wanted):
+                        problems.append("%s %s: no Cache-Control: %s header" % (where, code, wanted[0]))
                 status = int(code) if str(code).isdigit() else 0
                 if status == 405 and "allow" not in headers:
                     problems.append("%s 405: no Allow header" % where)
@@ -1031,6 +1063,21 @@ def check_openapi(report, root):
                            "last_error": "no manifest"}]}, True),
             (("/admin/plugins", "get", "200"),
              {"plugins": [{"name": "reauthenticate", "version": "1.0.0", "state": "running"}]}, False),
+            (("/auth/v1/.well-known/jwks.json", "get", "200"), {"keys": []}, True),
+            (("/auth/v1/.well-known/jwks.json", "get", "200"),
+             {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                        "kid": "ed", "alg": "EdDSA", "use": "sig"}]}, True),
+            (("/auth/v1/.well-known/jwks.json", "get", "200"),
+             {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                        "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A", "kid": "ed", "alg": "EdDSA",
+                        "use": "sig"}]}, False),
+            (("/auth/v1/.well-known/jwks.json", "get", "200"),
+             {"keys": [{"kty": "RSA", "n": "0vx7", "e": "AQAB", "d": "X4cT", "kid": "r", "alg": "RS256",
+                        "use": "sig"}]}, False),
+            (("/auth/v1/.well-known/jwks.json", "get", "200"),
+             {"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "e", "alg": "RS256",
+                        "use": "sig"}]}, False),
         ]
         problems = []
         for (p, method, code), body, ok in cases:

@@ -78,8 +78,8 @@ public:
     void setUp() override
     {
         _clock = std::make_unique<ManualClock>(1800000000000LL);
-        TokenSettings settings{"https://issuer.test", "dev", secret, 7200, 900};
-        _tokens = std::make_unique<TokenService>(settings, *_clock, _random);
+        TokenSettings settings{"https://issuer.test", "dev", 7200, 900};
+        _tokens = std::make_unique<TokenService>(settings, TokenKeys::hmac(secret), *_clock, _random);
     }
 
     void assertAccessRejected(const std::string& token)

@@ -56,6 +56,29 @@ std::set<std::string> list(const Poco::Util::AbstractConfiguration& config, cons
 }
 } // namespace
 
+TokenSigningSettings TokenSigningSettings::read(const Poco::Util::AbstractConfiguration& config)
+{
+    TokenSigningSettings s;
+    s.algorithm = text(config, "tokens.algorithm");
+    if (s.algorithm != "HS256" && s.algorithm != "RS256" && s.algorithm != "ES256" && s.algorithm != "EdDSA")
+        throw Poco::InvalidArgumentException("tokens.algorithm must be HS256, RS256, ES256 or EdDSA");
+    s.secret = config.getString("tokens.secret", "");
+    for (int i = 0;; ++i)
+    {
+        const std::string key = "tokens.keys[" + std::to_string(i) + "]";
+        if (!config.has(key + ".kid") && !config.has(key + ".algorithm") &&
+            !config.has(key + ".private_key_file") && !config.has(key + ".public_key_file"))
+            break;
+        s.keys.push_back(TokenKeySpec{
+            config.getString(key + ".kid", ""), config.getString(key + ".algorithm", ""),
+            config.getString(key + ".private_key_file", ""), config.getString(key + ".public_key_file", "")});
+    }
+    if (s.algorithm == "HS256" && !s.keys.empty())
+        throw Poco::InvalidArgumentException("tokens.keys: key files sign with RS256, ES256 or EdDSA, but "
+                                             "tokens.algorithm is HS256 (the list must be empty)");
+    return s;
+}
+
 HostSettings HostSettings::read(const Poco::Util::AbstractConfiguration& config)
 {
     HostSettings s;
@@ -81,10 +104,7 @@ HostSettings HostSettings::read(const Poco::Util::AbstractConfiguration& config)
 
     s.issuer = text(config, "tokens.issuer");
     s.audience = config.getString("tokens.audience", s.environmentId);
-    s.algorithm = text(config, "tokens.algorithm");
-    if (s.algorithm != "HS256")
-        throw Poco::InvalidArgumentException("tokens.algorithm: this build signs with HS256 only");
-    s.tokenSecret = config.getString("tokens.secret", "");
+    s.signing = TokenSigningSettings::read(config);
     s.accessTtl = integer(config, "tokens.access_ttl");
     s.refreshTtl = integer(config, "tokens.refresh_ttl");
     s.sudoTtl = integer(config, "tokens.sudo_ttl");

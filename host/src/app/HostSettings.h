@@ -1,12 +1,28 @@
 #pragma once
 
+#include "auth/TokenKeys.h"
+
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include <set>
 #include <string>
+#include <vector>
 
 namespace identity::host
 {
+
+/// What signs tokens: `tokens.algorithm`, `tokens.secret` and `tokens.keys`. Read at start and again at
+/// every configuration reload, which can rotate the keys without a restart.
+struct TokenSigningSettings
+{
+    std::string algorithm;          ///< HS256, RS256, ES256 or EdDSA
+    std::string secret;             ///< as configured (a reference such as `file:…`); SecretStore resolves it
+    std::vector<TokenKeySpec> keys; ///< as configured; TokenKeys reads and checks the files
+
+    /// Throws Poco::InvalidArgumentException naming the key for an unknown algorithm, or for keys
+    /// listed under HS256.
+    static TokenSigningSettings read(const Poco::Util::AbstractConfiguration& config);
+};
 
 /// The host's configuration, read and checked once, when the server is made. Defaults and bounds come
 /// from the host schema (schema/config.schema.json, compiled in; see ConfigValidator::hostKey), so they
@@ -34,8 +50,7 @@ struct HostSettings
     // tokens
     std::string issuer;
     std::string audience; ///< defaults to environmentId
-    std::string algorithm;
-    std::string tokenSecret; ///< as configured (a reference such as `file:…`); SecretStore resolves it
+    TokenSigningSettings signing;
     int accessTtl = 0;
     int refreshTtl = 0;
     int sudoTtl = 0;

@@ -118,10 +118,9 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
     TokenSettings settings;
     settings.issuer = _settings.issuer;
     settings.audience = _settings.audience;
-    settings.secret = _secrets->resolve("tokens.secret", _settings.tokenSecret);
     settings.accessTtl = _settings.accessTtl;
     settings.sudoTtl = _settings.sudoTtl;
-    _tokens = std::make_unique<TokenService>(settings, _clock, _random);
+    _tokens = std::make_unique<TokenService>(settings, tokenKeys(_settings.signing), _clock, _random);
     _passwords = std::make_unique<PasswordHasher>(
         PasswordHashing{_settings.passwordAlgorithm, _settings.argon2TimeCost, _settings.argon2MemoryKib,
                         _settings.pbkdf2Iterations},
@@ -211,6 +210,15 @@ std::string IdentityServer::createUser(const User& user, const std::string& pass
     return _users->create(record);
 }
 
+std::shared_ptr<const TokenKeys> IdentityServer::tokenKeys(const TokenSigningSettings& signing)
+{
+    std::shared_ptr<const TokenKeys> keys =
+        signing.algorithm == "HS256" ? TokenKeys::hmac(_secrets->resolve("tokens.secret", signing.secret))
+                                     : TokenKeys::load(signing.algorithm, signing.keys);
+    Poco::Logger::get("identity.host").information(keys->describe());
+    return keys;
+}
+
 void IdentityServer::migratePlugin(const PluginManifest& manifest)
 {
     if (manifest.migrationFolders.empty())
@@ -294,6 +302,9 @@ void IdentityServer::watchPluginBuilds()
 std::vector<std::string> IdentityServer::reconfigure(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config)
 {
     auto& logger = Poco::Logger::get("identity.host");
+    // Token signing is read anew, key files included, so keys rotate without a restart; a key that
+    // cannot be used refuses the whole reload (the running keys stay).
+    std::shared_ptr<const TokenKeys> tokenKeySet = tokenKeys(TokenSigningSettings::read(*config));
     const std::map<std::string, std::string> before = configurationValues(*_config);
     const std::map<std::string, std::string> after = configurationValues(*config);
     std::vector<std::string> restart;
@@ -304,13 +315,15 @@ std::vector<std::string> IdentityServer::reconfigure(Poco::AutoPtr<Poco::Util::A
         keys.insert(entry.first);
     for (const std::string& key : keys)
     {
-        if (key.rfind("plugins.", 0) == 0)
+        if (key.rfind("plugins.", 0) == 0 || key == "tokens.algorithm" || key == "tokens.secret" ||
+            key.rfind("tokens.keys", 0) == 0)
             continue;
         auto was = before.find(key), is = after.find(key);
         if (was == before.end() || is == after.end() || was->second != is->second)
             restart.push_back(key);
     }
     _config = config;
+    _tokens->useKeys(std::move(tokenKeySet));
     _plugins->apply(PluginSpec::fromConfiguration(*_config)); // publishes, the admin routes included
     if (_buildWatcher)
         _buildWatcher->watch(_plugins->libraries());

@@ -44,9 +44,11 @@ public:
     /// also watches each plugin's library and reloads a plugin when a new build lands.
     void start();
 
-    /// Takes a new configuration (already validated) without a restart: plugins enabled, disabled or
-    /// restarted as new generations where their configuration changed. Returns the changed keys that
-    /// only take effect after a restart (`server.port`, `storage.url`, …), which it also logs.
+    /// Takes a new configuration (already validated) without a restart: the token keys read anew
+    /// (`tokens.algorithm`, `tokens.secret`, `tokens.keys` and the key files), plugins enabled, disabled
+    /// or restarted as new generations where their configuration changed. Throws, changing nothing,
+    /// when the token keys cannot be used. Returns the changed keys that only take effect after a
+    /// restart (`server.port`, `storage.url`, …), which it also logs.
     std::vector<std::string> reconfigure(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config);
 
     /// Stops accepting, lets requests in flight finish, then stops the plugins.
@@ -78,6 +80,9 @@ private:
     void migratePlugin(const PluginManifest& manifest);
     /// Every minute until stop(): drops ended sessions and the failure rows of unknown sign-in names.
     void pruneLoop();
+    /// The keys `signing` describes: HS256 with the resolved `tokens.secret`, or the key files (read
+    /// and checked now). Throws Poco::InvalidArgumentException naming the key that cannot be used.
+    std::shared_ptr<const TokenKeys> tokenKeys(const TokenSigningSettings& signing);
 
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> _config;
     const HostSettings _settings; // read once; a reload reports changed host keys as needing a restart

@@ -72,6 +72,16 @@ void AuthEndpoints::addTo(RouteTable& table)
     addHostRoute(table, "POST", "/auth/v1/user/sudo", Auth::AccessToken, std::bind(&AuthEndpoints::sudo, this, _1, _2));
     addHostRoute(table, "PATCH", "/auth/v1/user/password", Auth::AccessToken,
          std::bind(&AuthEndpoints::changePassword, this, _1, _2));
+    addHostRoute(table, "GET", "/auth/v1/.well-known/jwks.json", Auth::None,
+                 std::bind(&AuthEndpoints::keySet, this, _1, _2));
+}
+
+void AuthEndpoints::keySet(const sdk::Request&, sdk::Response& response)
+{
+    response.body = _d.tokens.keys()->jwks();
+    // Public keys, meant to be cached by resource servers and proxies (the one exception to the
+    // `no-store` of auth responses); keys are rotated in so that a cached set never misses one.
+    response.headers.emplace_back("Cache-Control", "public, max-age=300");
 }
 
 void AuthEndpoints::credentials(sdk::Response& response, const std::string& userId, const std::string& sessionId,

@@ -15,7 +15,7 @@ namespace identity::host
 {
 
 /// The host's own CloudBase auth v1 endpoints: signin, token (refresh), revoke, user/me (GET and
-/// DELETE), user/signout, user/sudo and user/password.
+/// DELETE), user/signout, user/sudo and user/password; and the key set, .well-known/jwks.json.
 class AuthEndpoints
 {
 public:
@@ -47,6 +47,8 @@ private:
     void sudo(const sdk::Request& request, sdk::Response& response);
     void changePassword(const sdk::Request& request, sdk::Response& response);
     void deleteUser(const sdk::Request& request, sdk::Response& response);
+    /// GET /auth/v1/.well-known/jwks.json: the public keys that verify access tokens.
+    void keySet(const sdk::Request& request, sdk::Response& response);
 
     /// New credentials for a session: a fresh access token and the given refresh token.
     void credentials(sdk::Response& response, const std::string& userId, const std::string& sessionId,

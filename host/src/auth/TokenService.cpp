@@ -4,9 +4,9 @@
 #include "identity/sdk/Crypto.h"
 
 #include <Poco/JSON/Parser.h>
-#include <Poco/JWT/Signer.h>
-#include <Poco/JWT/Token.h>
-#include <Poco/StringTokenizer.h>
+
+#include <atomic>
+#include <sstream>
 
 namespace identity::host
 {
@@ -17,7 +17,21 @@ namespace
 {
 const std::string accessType = "at+jwt";
 const std::string sudoType = "sudo+jwt";
-const std::string algorithm = "HS256";
+
+std::string json(const Poco::JSON::Object& object)
+{
+    std::ostringstream out;
+    object.stringify(out);
+    return out.str();
+}
+
+/// The JSON object a token segment holds; null when it holds anything else.
+Poco::JSON::Object::Ptr segmentObject(const std::string& segment)
+{
+    Poco::JSON::Parser parser;
+    const Poco::Dynamic::Var value = parser.parse(crypto::base64UrlDecode(segment));
+    return value.type() == typeid(Poco::JSON::Object::Ptr) ? value.extract<Poco::JSON::Object::Ptr>() : nullptr;
+}
 
 bool stringClaim(const Poco::JSON::Object& payload, const std::string& name, std::string& out)
 {
@@ -55,30 +69,46 @@ bool audienceMatches(const Poco::JSON::Object& payload, const std::string& audie
 }
 } // namespace
 
-TokenService::TokenService(TokenSettings settings, const sdk::Clock& clock, sdk::SecureRandom& random)
-    : _settings(std::move(settings)), _clock(clock), _random(random)
+TokenService::TokenService(TokenSettings settings, std::shared_ptr<const TokenKeys> keys,
+                           const sdk::Clock& clock, sdk::SecureRandom& random)
+    : _settings(std::move(settings)), _keys(std::move(keys)), _clock(clock), _random(random)
 {
-    if (_settings.secret.size() < 32)
-        throw Poco::InvalidArgumentException("tokens.secret must be at least 32 bytes");
+    if (!_keys)
+        throw Poco::InvalidArgumentException("TokenService needs keys");
 }
+
+void TokenService::useKeys(std::shared_ptr<const TokenKeys> keys)
+{
+    if (!keys)
+        throw Poco::InvalidArgumentException("TokenService needs keys");
+    std::atomic_store(&_keys, std::shared_ptr<const TokenKeys>(std::move(keys)));
+}
+
+std::shared_ptr<const TokenKeys> TokenService::keys() const { return std::atomic_load(&_keys); }
 
 std::string TokenService::issue(const std::string& type, const std::string& userId, const std::string& sessionId,
                                 int ttl) const
 {
+    const std::shared_ptr<const TokenKeys> keys = this->keys();
     const Poco::Int64 now = _clock.now();
-    Poco::JWT::Token token;
-    token.setType(type);
-    token.setIssuer(_settings.issuer);
-    token.setAudience(_settings.audience);
-    token.setSubject(userId);
-    token.payload().set("sid", sessionId);
-    token.payload().set("jti", crypto::base64UrlEncode(_random.bytes(16)));
-    // Integer timestamps: Poco's setExpiration() writes fractions some verifiers reject.
-    token.payload().set("iat", now);
-    token.payload().set("nbf", now);
-    token.payload().set("exp", now + ttl);
-    Poco::JWT::Signer signer(_settings.secret);
-    return signer.sign(token, Poco::JWT::Signer::ALGO_HS256);
+    Poco::JSON::Object header;
+    header.set("alg", keys->algorithm());
+    header.set("typ", type);
+    if (keys->usesKid())
+        header.set("kid", keys->signingKid());
+    Poco::JSON::Object payload;
+    payload.set("iss", _settings.issuer);
+    payload.set("aud", _settings.audience);
+    payload.set("sub", userId);
+    payload.set("sid", sessionId);
+    payload.set("jti", crypto::base64UrlEncode(_random.bytes(16)));
+    // Integer timestamps, as RFC 7519 NumericDate is usually read.
+    payload.set("iat", now);
+    payload.set("nbf", now);
+    payload.set("exp", now + ttl);
+    const std::string signingInput =
+        crypto::base64UrlEncode(json(header)) + "." + crypto::base64UrlEncode(json(payload));
+    return signingInput + "." + crypto::base64UrlEncode(keys->sign(signingInput));
 }
 
 std::string TokenService::issueAccessToken(const std::string& userId, const std::string& sessionId) const
@@ -101,19 +131,24 @@ bool TokenService::verify(const std::string& jwt, const std::string& type, bool 
         return false;
     try
     {
-        Poco::JSON::Parser parser;
-        const auto header = parser.parse(crypto::base64UrlDecode(jwt.substr(0, firstDot))).extract<Poco::JSON::Object::Ptr>();
-        if (!header || header->size() != 2 || !header->has("alg") || !header->has("typ") ||
-            !header->get("alg").isString() || header->getValue<std::string>("alg") != algorithm ||
-            !header->get("typ").isString() || header->getValue<std::string>("typ") != type)
+        const std::shared_ptr<const TokenKeys> keys = this->keys();
+        const Poco::JSON::Object::Ptr header = segmentObject(jwt.substr(0, firstDot));
+        // Exactly alg, typ and (with asymmetric keys) kid: nothing that points at a key of the sender's.
+        const bool withKid = keys->usesKid();
+        if (!header || header->size() != (withKid ? 3u : 2u) || !header->has("alg") || !header->has("typ") ||
+            !header->get("alg").isString() || !header->get("typ").isString() ||
+            header->getValue<std::string>("typ") != type ||
+            (withKid && (!header->has("kid") || !header->get("kid").isString())))
+            return false;
+        const std::string kid = withKid ? header->getValue<std::string>("kid") : std::string();
+        if (!keys->verify(header->getValue<std::string>("alg"), kid, jwt.substr(0, secondDot),
+                          crypto::base64UrlDecode(jwt.substr(secondDot + 1))))
             return false;
 
-        const std::string expected = crypto::hmacSha256(_settings.secret, jwt.substr(0, secondDot));
-        if (!crypto::constantTimeEquals(crypto::base64UrlDecode(jwt.substr(secondDot + 1)), expected))
+        const Poco::JSON::Object::Ptr body = segmentObject(jwt.substr(firstDot + 1, secondDot - firstDot - 1));
+        if (!body)
             return false;
-
-        Poco::JWT::Token token(jwt);
-        const Poco::JSON::Object& payload = token.payload();
+        const Poco::JSON::Object& payload = *body;
         std::string issuer;
         Poco::Int64 issuedAt = 0, notBefore = 0;
         if (!stringClaim(payload, "iss", issuer) || issuer != _settings.issuer ||

@@ -1,8 +1,11 @@
 #pragma once
 
+#include "auth/TokenKeys.h"
+
 #include "identity/sdk/Clock.h"
 #include "identity/sdk/SecureRandom.h"
 
+#include <memory>
 #include <string>
 
 namespace identity::host
@@ -12,7 +15,6 @@ struct TokenSettings
 {
     std::string issuer;
     std::string audience;
-    std::string secret; ///< HS256 key, at least 32 bytes
     int accessTtl = 7200;
     int sudoTtl = 900;
 };
@@ -26,17 +28,27 @@ struct TokenClaims
     Poco::Int64 expiresAt = 0;
 };
 
-/// Issues and verifies the host's JWTs (HS256, Poco JWT).
+/// Issues and verifies the host's JWTs, signed by TokenKeys (HS256, RS256, ES256 or EdDSA).
 ///
 /// Access tokens have `typ: at+jwt` (RFC 9068) and sudo tokens `typ: sudo+jwt`, so neither passes for
-/// the other. Verification is strict where Poco 1.11 is lenient: exactly three segments, a header
-/// with only `alg` (the configured one, exact case) and `typ`, so `none` and any `kid`, `jku`, `x5u`,
-/// `jwk` or `crit` are refused; a constant-time signature check; `iss`, `aud`, `sub`, `sid`, and integer
-/// `exp`, `iat`, `nbf` all required and checked.
+/// the other. Tokens are encoded and checked here, not by Poco JWT, which is lenient: exactly three
+/// segments of strict base64url; a header with only `alg`, `typ` and, exactly when the keys are
+/// asymmetric, `kid`, so `none` and any `jku`, `x5u`, `jwk`, `x5c` or `crit` are refused; `alg` must be
+/// the algorithm of the key that `kid` names (HS256 when there is none), exact case, so no token is
+/// checked under another algorithm than its key's (an HS256 token keyed with an RSA public key is
+/// refused); the signature is checked before the payload is read; `iss`, `aud`, `sub`, `sid`, and
+/// integer `exp`, `iat`, `nbf` all required and checked.
 class TokenService
 {
 public:
-    TokenService(TokenSettings settings, const sdk::Clock& clock, sdk::SecureRandom& random);
+    TokenService(TokenSettings settings, std::shared_ptr<const TokenKeys> keys, const sdk::Clock& clock,
+                 sdk::SecureRandom& random);
+
+    /// Signs and verifies with `keys` from now on (a configuration reload); safe while requests run.
+    void useKeys(std::shared_ptr<const TokenKeys> keys);
+
+    /// The keys in use (for the JWKS).
+    std::shared_ptr<const TokenKeys> keys() const;
 
     std::string issueAccessToken(const std::string& userId, const std::string& sessionId) const;
     std::string issueSudoToken(const std::string& userId, const std::string& sessionId) const;
@@ -62,6 +74,7 @@ private:
     bool verify(const std::string& jwt, const std::string& type, bool checkTime, TokenClaims& claims) const;
 
     TokenSettings _settings;
+    std::shared_ptr<const TokenKeys> _keys; // read and replaced with std::atomic_load / atomic_store
     const sdk::Clock& _clock;
     sdk::SecureRandom& _random;
 };

@@ -427,6 +427,9 @@ void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
         response.set("X-Request-Id", hostRequest._requestId);
         for (const auto& header : out.headers)
             response.set(header.first, header.second);
+        // A route that lets its answer be cached (the JWKS) gets no HTTP/1.0 `Pragma` saying otherwise.
+        if (response.get("Cache-Control") != "no-store")
+            response.erase("Pragma");
         // A body left unread would be taken for the next request on this connection.
         if (!hostRequest._bodyRead)
             response.setKeepAlive(false);
