@@ -14,6 +14,8 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <iterator>
+
 using namespace identity;
 using namespace identity::test;
 
@@ -219,7 +221,14 @@ public:
         auto smtp = notifier("implicit", {{"timeout_seconds", "1"}});
         assertFails(*smtp, false);
         // The server writes one line per connection when it closes: not a byte came after the handshake.
-        CPPUNIT_ASSERT(waitFor([&] { return Poco::File(_folder + "/slow.log").exists(); }));
+        // (The file may exist before its first line is written: wait for a whole line.)
+        CPPUNIT_ASSERT(waitFor([&] {
+            if (!Poco::File(_folder + "/slow.log").exists())
+                return false;
+            Poco::FileInputStream log(_folder + "/slow.log");
+            const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+            return !text.empty() && text.back() == '\n';
+        }));
         Poco::FileInputStream in(_folder + "/slow.log");
         Poco::JSON::Parser parser;
         int connections = 0;

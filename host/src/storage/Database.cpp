@@ -397,7 +397,9 @@ void Database::restartWalIfLong()
 Database::WriteStatistics Database::writeStatistics() const
 {
     std::lock_guard<std::mutex> lock(_queueMutex);
-    return _statistics;
+    WriteStatistics statistics = _statistics;
+    statistics.walRestarts = static_cast<std::size_t>(_walRestarts);
+    return statistics;
 }
 
 std::size_t Database::queuedUnits() const

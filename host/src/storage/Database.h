@@ -61,6 +61,7 @@ public:
     {
         std::size_t units = 0;
         std::size_t commits = 0;
+        std::size_t walRestarts = 0; ///< times the writer started the WAL over (SQLite)
     };
     WriteStatistics writeStatistics() const;
 
