@@ -432,7 +432,7 @@ public:
         host::Database upgraded("sqlite:" + path, 2);
         CPPUNIT_ASSERT_EQUAL(2, upgraded.migrate()); // 0002 and 0003: 0001 ran before
         const std::string dialect = "sqlite";
-        CPPUNIT_ASSERT_EQUAL(4, upgraded.migratePlugin("reauthenticate",
+        CPPUNIT_ASSERT_EQUAL(5, upgraded.migratePlugin("reauthenticate",
                                                        host::readMigrations(std::string(IDENTITY_SOURCE_DIR) +
                                                                             "/plugin/schema/" + dialect)));
         Poco::Int64 codes = 0, failures = -1;
@@ -447,7 +447,7 @@ public:
             });
         CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), codes); // the plugin adopted its tables, rows and all
         CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), failures);
-        CPPUNIT_ASSERT(upgraded.pluginVersions("reauthenticate") == std::vector<int>({1, 2, 3, 4}));
+        CPPUNIT_ASSERT(upgraded.pluginVersions("reauthenticate") == std::vector<int>({1, 2, 3, 4, 5}));
     }
 
     void testFailedCommitLeavesTheConnectionUsable()
