@@ -262,6 +262,12 @@ void HostRequestHandler::readBody(HostRequest& request)
     if (!type.matches("application", "json") && !type.matches("text", "plain"))
         throw ApiError::unsupportedMediaType();
 
+    request._body = parseJsonBody(body);
+}
+
+Poco::JSON::Object::Ptr HostRequestHandler::parseJsonBody(const std::string& body)
+{
+    Poco::JSON::Object::Ptr object;
     try
     {
         Poco::JSON::Parser parser(new UniqueKeysHandler);
@@ -269,7 +275,7 @@ void HostRequestHandler::readBody(HostRequest& request)
         Poco::Dynamic::Var parsed = parser.parse(body);
         if (parsed.type() != typeid(Poco::JSON::Object::Ptr))
             throw ApiError::invalidArgument("malformed_json");
-        request._body = parsed.extract<Poco::JSON::Object::Ptr>();
+        object = parsed.extract<Poco::JSON::Object::Ptr>();
     }
     catch (const Poco::Exception&)
     {
@@ -277,8 +283,9 @@ void HostRequestHandler::readBody(HostRequest& request)
     }
     // "\u0000" is valid JSON, but no identifier, password or code holds it, and PostgreSQL's text
     // cannot store it: refused here, the same on every database.
-    if (holdsNul(*request._body))
+    if (holdsNul(*object))
         throw ApiError::invalidArgument("malformed_json");
+    return object;
 }
 
 void HostRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
