@@ -88,8 +88,7 @@ void DeliveryReportHandler::operator()(const sdk::Request& request, sdk::Respons
     const std::string userId = _outbox->recordReport(id, sdk::crypto::toHex(sdk::crypto::sha256(nonce)),
                                                      *status, report, _context.clock().now());
     if (userId.empty())
-        return; // not ours (or erased since), a replay, or after a final report: nothing to record, nothing
-                // to tell
+        return; // not ours (or erased since), a replay, another nonce, or after a final report
     Poco::JSON::Object fields;
     fields.set("message_id", id);
     fields.set("report", report);
