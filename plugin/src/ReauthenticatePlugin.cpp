@@ -39,8 +39,9 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
     notifiers.add("smtp", [](const Poco::Util::AbstractConfiguration& config) {
         return std::make_unique<SmtpNotifier>(config);
     });
-    notifiers.add("kannel", [reportKey](const Poco::Util::AbstractConfiguration& config) {
-        return std::make_unique<KannelSmsNotifier>(config, reportKey);
+    sdk::SecureRandom& random = context.random();
+    notifiers.add("kannel", [reportKey, &random](const Poco::Util::AbstractConfiguration& config) {
+        return std::make_unique<KannelSmsNotifier>(config, reportKey, random);
     });
     notifiers.add("webhook", [](const Poco::Util::AbstractConfiguration& config) {
         return std::make_unique<WebhookNotifier>(config);

@@ -656,6 +656,40 @@ class KannelDeliveryTest(DeliveryTestCase):
         self.assertIsNotNone(row["reported_at"])
         self.assertCodeWorksOnce(self.token, code)
 
+    def reported_urls(self, message_id):
+        """The report URLs Kannel called for the message, as its smsbox logged them."""
+        log = os.path.join(self.kannel.dir, "kannel", "smsbox.log")
+        with open(log, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        return re.findall(r"/hooks/kannel/dlr\?id=%s&[^\s'\"<>]*" % re.escape(message_id), text)
+
+    def test_real_report_carries_a_nonce_and_a_replay_or_forged_status_changes_nothing(self):
+        message_id, _ = self.receive()
+        row = self.wait_for_row(message_id, lambda r: r["report"] == "delivered", "delivery report recorded")
+        self.assertEqual(row["reports_seen"], 1)
+        urls = wait_for(lambda: self.reported_urls(message_id), DELIVERY_DEADLINE, "the report URL in smsbox.log",
+                        lambda: self.kannel.describe())
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(urls[0]).query, keep_blank_values=True))
+        self.assertEqual(set(query), {"id", "nonce", "sig", "status"}, urls[0])
+        self.assertEqual(query["status"], "1", urls[0])
+        self.assertRegex(query["nonce"], r"^[0-9a-f]{32}$")
+        # The row keeps the hash of the accepted report's nonce, not the nonce.
+        self.assertEqual(row["report_nonce"], hashlib.sha256(query["nonce"].encode()).hexdigest())
+        recorded = {key: row[key] for key in ("report", "reported_at", "report_nonce", "reports_seen")}
+
+        # Someone who saw the URL sends it again, as it was and with a final status of their choosing:
+        # answered like a report, recorded nowhere.
+        for status in ("1", "2", "16", "4"):
+            reply = self.call("GET", "/hooks/kannel/dlr?" + urllib.parse.urlencode(dict(query, status=status)))
+            self.assertEqual(self.assertOk(reply), {})
+        for status in ("-1", "0", "32", "1x"):
+            reply = self.call("GET", "/hooks/kannel/dlr?" + urllib.parse.urlencode(dict(query, status=status)))
+            self.assertError(reply, 400, 4001)
+        forged = dict(query, sig=("0" if query["sig"][0] != "0" else "1") + query["sig"][1:], status="2")
+        self.assertError(self.call("GET", "/hooks/kannel/dlr?" + urllib.parse.urlencode(forged)), 403, 4030)
+        row = self.host.outbox_row(message_id)
+        self.assertEqual({key: row[key] for key in recorded}, recorded)
+
     def test_chinese_sms_text_arrives_intact(self):
         message_id, text = self.receive(headers={"Accept-Language": "zh-CN,zh;q=0.9"})
         code = e2e.single_code(text)

@@ -59,6 +59,7 @@ class ConfigValidatorTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testEverySecretMayComeFromAFile);
     CPPUNIT_TEST(testOnlySecretsAreReadFromFiles);
     CPPUNIT_TEST(testAnUnreadableSecretFileNamesItsKey);
+    CPPUNIT_TEST(testKeyNamesWithBracketsOrDotsAreReportedNotThrown);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -142,6 +143,7 @@ public:
         }
         CPPUNIT_ASSERT_THROW(ConfigValidator::document(file.path(), {}), Poco::DataException);
     }
+
     void testEnvironmentVariablesNameKeys()
     {
         const char* environment[] = {"PATH=/usr/bin",
@@ -239,6 +241,27 @@ public:
                                    error.displayText().find("plugins.reauthenticate.config.email.smtp.password") !=
                                        std::string::npos);
         }
+    }
+
+    void testKeyNamesWithBracketsOrDotsAreReportedNotThrown()
+    {
+        // Found by the config fuzz target: a key the document names with a "[" was parsed again as a
+        // --define key, and check() threw "--define plugins.reauthenti[ate: malformed index" instead
+        // of listing the document's problems.
+        Poco::TemporaryFile file;
+        {
+            Poco::FileOutputStream out(file.path());
+            out << R"({"environment": {"id": "dev"}, "server": {"por[t": 1}, "tokens": {"a.b": 2},
+                       "logging": {"x[0]": 4}, "passwords": {"": 3},
+                       "plugins": {"reauthenti[ate": {"mnafiest": "plugin.json", "enabled": true}}})";
+        }
+        std::vector<ConfigValidator::Problem> problems;
+        CPPUNIT_ASSERT_NO_THROW(problems = ConfigValidator::check(ConfigValidator::document(file.path(), {})));
+        const std::string text = describe(problems);
+        for (const std::string key :
+             {"server.por[t", "tokens.a.b", "logging.x[0]", "passwords.", "plugins.reauthenti[ate.mnafiest"})
+            CPPUNIT_ASSERT_MESSAGE(text, text.find(key + ": unknown key") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(text, text.find("--define") == std::string::npos);
     }
 };
 

@@ -1,6 +1,8 @@
 #include "http/HostRequestHandler.h"
 #include "http/RouteTable.h"
 
+#include "identity/sdk/ApiError.h"
+
 #include <Poco/Exception.h>
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -13,7 +15,25 @@ class RequestParsingTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testAcceptLanguagePicksChineseOnlyWhenPreferred);
     CPPUNIT_TEST(testRouteTableTellsUnknownPathFromWrongMethod);
     CPPUNIT_TEST(testRouteTableRefusesDuplicates);
+    CPPUNIT_TEST(testJsonBodyIsAnObject);
+    CPPUNIT_TEST(testJsonBodyNamingAKeyTwiceIsMalformed);
+    CPPUNIT_TEST(testJsonBodyWithNulOrTooDeepIsMalformed);
     CPPUNIT_TEST_SUITE_END();
+
+    /// parseJsonBody's refusal as "400 4001 malformed_json", or "accepted".
+    static std::string parsed(const std::string& body)
+    {
+        try
+        {
+            HostRequestHandler::parseJsonBody(body);
+            return "accepted";
+        }
+        catch (const identity::sdk::ApiError& error)
+        {
+            return std::to_string(error.status()) + " " + std::to_string(error.errorCode()) + " " +
+                   error.descriptionKey();
+        }
+    }
 
 public:
     void testAcceptLanguagePicksChineseOnlyWhenPreferred()
@@ -58,6 +78,50 @@ public:
         CPPUNIT_ASSERT_THROW(
             table.addRoute({"POST", "/a", identity::sdk::Route::Auth::None, [](auto&, auto&) {}}, nullptr),
             Poco::ExistsException);
+    }
+
+    void testJsonBodyIsAnObject()
+    {
+        const Poco::JSON::Object::Ptr body =
+            HostRequestHandler::parseJsonBody(R"({"username":"ann","nested":{"a":[1,{"a":2}]},"a":"\u00e9"})");
+        CPPUNIT_ASSERT_EQUAL(std::string("ann"), body->getValue<std::string>("username"));
+        CPPUNIT_ASSERT_EQUAL(std::string("\xc3\xa9"), body->getValue<std::string>("a"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), HostRequestHandler::parseJsonBody("{}")->size());
+        const std::string malformed = "400 4001 malformed_json";
+        for (const char* body : {"[]", "\"text\"", "1", "null", "", "{", "{\"a\":}", "{} {}", "{\"a\":1,}"})
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(body, malformed, parsed(body));
+    }
+
+    void testJsonBodyNamingAKeyTwiceIsMalformed()
+    {
+        const std::string malformed = "400 4001 malformed_json";
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(R"({"password":"checked","password":"used"})"));
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(R"({"a":{"b":1,"b":2}})"));
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(R"({"a":[{"b":1,"b":2}]})"));
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(R"({"a":1,"\u0061":2})")); // the same key, escaped
+        // The same key in different objects is no duplicate.
+        CPPUNIT_ASSERT_EQUAL(std::string("accepted"), parsed(R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})"));
+    }
+
+    void testJsonBodyWithNulOrTooDeepIsMalformed()
+    {
+        const std::string malformed = "400 4001 malformed_json";
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(R"({"a":"x\u0000y"})"));
+        // Poco cut a key at its NUL: this arrived as "password", unseen by anything that looked for it.
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(R"({"a\u0000":1})"));
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(R"({"password\u0000x":"used"})"));
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(R"({"a":{"\\\u0000":1}})"));
+        // An escaped backslash before "u0000" is no NUL.
+        CPPUNIT_ASSERT_EQUAL(std::string("accepted"), parsed(R"({"a\\u0000":"\\u0000"})"));
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(R"({"a":[["\u0000"]]})"));
+        std::string deep = "{\"a\":", close = "}";
+        for (int i = 0; i < 40; ++i)
+            deep += "[", close = "]" + close;
+        CPPUNIT_ASSERT_EQUAL(malformed, parsed(deep + "1" + close));
+        std::string shallow = "{\"a\":", end = "}";
+        for (int i = 0; i < 20; ++i)
+            shallow += "[", end = "]" + end;
+        CPPUNIT_ASSERT_EQUAL(std::string("accepted"), parsed(shallow + "1" + end));
     }
 };
 

@@ -359,6 +359,26 @@ std::string keyOf(const std::vector<std::string>& context)
     return key;
 }
 
+/// The same path as keyOf, as parts: taken from the context itself, not by parsing the key again,
+/// which a document's own key names could break (a `[`, a `.` or an empty name in a key).
+std::vector<KeyPart> partsOf(const std::vector<std::string>& context)
+{
+    std::vector<KeyPart> parts;
+    for (const std::string& part : context)
+    {
+        if (part == "<root>" || part.size() < 2 || part.front() != '[')
+            continue;
+        const std::string inner = part.substr(1, part.size() - 2);
+        const bool index = !inner.empty() && std::all_of(inner.begin(), inner.end(), ::isdigit);
+        unsigned value = 0;
+        if (index && !parts.empty() && Poco::NumberParser::tryParseUnsigned(inner, value))
+            parts.back().indices.push_back(value);
+        else if (!index)
+            parts.push_back(KeyPart{inner, {}});
+    }
+    return parts;
+}
+
 /// Validates `document` against `schemaObject`; problems are keyed under `prefix`.
 void validate(const Object& schemaObject, const Object& document, const std::string& prefix,
               std::vector<ConfigValidator::Problem>& problems)
@@ -407,15 +427,15 @@ void validate(const Object& schemaObject, const Object& document, const std::str
         if (at != std::string::npos)
         {
             const std::string name = text.substr(at + unknown.size(), text.rfind('\'') - at - unknown.size());
-            std::vector<KeyPart> parts = key.empty() ? std::vector<KeyPart>() : splitKey(key);
+            const std::vector<KeyPart> parts = partsOf(error.context);
             const std::set<std::string> known = SchemaView::knownKeys(nodesAt(view, parts, parts.size()));
             const std::string hint = suggestion(name, known);
             message = "unknown key" + (hint.empty() ? "" : "; " + hint);
             key = key.empty() ? name : key + "." + name;
         }
-        else if (text.find("'type' constraint") != std::string::npos && !key.empty())
+        else if (text.find("'type' constraint") != std::string::npos && !partsOf(error.context).empty())
         {
-            const std::vector<KeyPart> parts = splitKey(key);
+            const std::vector<KeyPart> parts = partsOf(error.context);
             const std::string type = SchemaView::type(nodesAt(view, parts, parts.size()));
             const bool vowel = !type.empty() && std::string("aeiou").find(type[0]) != std::string::npos;
             message = type.empty() ? "wrong type" : "must be " + std::string(vowel ? "an " : "a ") + type;

@@ -7,6 +7,7 @@
 #include "identity/sdk/Clock.h"
 #include "identity/sdk/SecureRandom.h"
 
+#include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/MessageHeader.h>
@@ -73,6 +74,11 @@ public:
     /// X-Forwarded-For (all of its lines).
     static std::string clientAddress(const std::string& peer, const std::string& forwardedFor,
                                      const std::set<std::string>& trustedProxies);
+
+    /// A request body (already within the size limit, of a JSON media type) as the JSON object it
+    /// must be: at most 32 levels deep, no key twice in one object, no NUL in a key or a string.
+    /// Throws ApiError 400 4001 (`malformed_json`) for anything else.
+    static Poco::JSON::Object::Ptr parseJsonBody(const std::string& body);
 
 private:
     /// Reads and parses the body within the size limit; false when it was left unread.

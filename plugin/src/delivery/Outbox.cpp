@@ -166,17 +166,22 @@ bool Outbox::renewClaim(OutboxMessage& message, Poco::Int64 leaseUntil)
     return true;
 }
 
-std::string Outbox::recordReport(const std::string& id, const std::string& report, Poco::Int64 timestamp)
+std::string Outbox::recordReport(const std::string& id, const std::string& nonceHash, int status,
+                                 const std::string& report, Poco::Int64 timestamp)
 {
     std::string userId;
     _storage.write(
         [&](sdk::Transaction& transaction)
         {
-            // A final report is never overwritten by a later, lesser one (Kannel does not order its reports).
-            const sdk::Result result =
-                transaction.execute("UPDATE outbox SET report = $1, reported_at = $2 WHERE id = $3 "
-                                    "AND report NOT IN ('delivered', 'failed', 'rejected') RETURNING user_id",
-                                    {Value(report), Value(timestamp), Value(id)});
+            // A final report is never overwritten by a later one (Kannel does not order its reports, and
+            // the status in a report URL is not signed); a type is taken once; the first accepted
+            // report's nonce is the message's.
+            const sdk::Result result = transaction.execute(
+                "UPDATE outbox SET report = $1, reported_at = $2, report_nonce = $3, "
+                "reports_seen = reports_seen | $4 WHERE id = $5 "
+                "AND report NOT IN ('delivered', 'failed', 'rejected') AND report_nonce IN ('', $3) "
+                "AND (reports_seen & $4) <> $4 RETURNING user_id",
+                {Value(report), Value(timestamp), Value(nonceHash), Value(status), Value(id)});
             userId = result.empty() ? std::string() : result.front().text(0);
         });
     return userId;

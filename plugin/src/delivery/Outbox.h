@@ -81,9 +81,14 @@ public:
     bool markFinal(const OutboxMessage& message, const std::string& status, const std::string& error,
                    Poco::Int64 timestamp);
 
-    /// Records a provider's delivery report on a message; its user id, or empty when there is no such
-    /// message or it already has a final report.
-    std::string recordReport(const std::string& id, const std::string& report, Poco::Int64 timestamp);
+    /// Records a provider's delivery report on a message (`status`: the report's type bits, `report`
+    /// what they stand for) and returns the message's user id; empty, recording nothing, when there is
+    /// no such message, it already has a final report (delivered, failed, rejected), every bit of
+    /// `status` was accepted before (a replay), or an earlier report came with another nonce
+    /// (`nonceHash`: the hex SHA-256 of the report URL's nonce). One statement: of two reports at once,
+    /// the second sees what the first recorded.
+    std::string recordReport(const std::string& id, const std::string& nonceHash, int status,
+                             const std::string& report, Poco::Int64 timestamp);
 
     /// A message's delivery report ("" until one arrives).
     std::string report(const std::string& id);
