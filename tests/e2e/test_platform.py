@@ -33,7 +33,8 @@ LOADGEN = os.path.join(HERE, "loadgen.py")
 ADMIN_TOKEN = "platform-admin-" + secrets.token_hex(16)
 RELOAD_DEADLINE = 0.5        # seconds from a build landing to the new generation serving (the bar)
 # Set by scripts/sanitize, whose instrumented host runs several times slower: every wait on a condition
-# stretches by IDENTITY_TEST_TIME_SCALE, and the request rate bar is the uninstrumented run's to check.
+# (and the load that must last through them) stretches by IDENTITY_TEST_TIME_SCALE, and the request rate
+# bar is the uninstrumented run's to check.
 TIME_SCALE = float(os.environ.get("IDENTITY_TEST_TIME_SCALE", "1"))
 PERFORMANCE_BARS = not os.environ.get("IDENTITY_TEST_SANITIZER")
 CHANGE_DEADLINE = 10.0       # seconds for a configuration change or a log line to show
@@ -216,7 +217,8 @@ class HotReloadUnderLoadTest(PlatformTestCase):
         first_copies = host.mapped_plugin_copies()
         self.assertEqual(len(first_copies), 1, first_copies)
 
-        load = LoadGenerator(host, self.SECONDS, self.RATE, token=token)
+        # The load lasts as long as the (stretched) waits that must happen under it.
+        load = LoadGenerator(host, self.SECONDS * TIME_SCALE, self.RATE, token=token)
         try:
             wait_for(lambda: len(host.mail_files()) >= 100, 10, "the load under way", interval=0.05)
 
