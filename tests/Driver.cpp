@@ -1,4 +1,4 @@
-// Runs the named suites (or all): identity-tests [SuiteName…]
+// Runs the named suites or tests (or all): identity-tests [SuiteName | SuiteName::testName …]
 #include "support/TestServer.h"
 
 #include "app/JsonLogFormatter.h"
@@ -13,10 +13,13 @@
 #include <cppunit/CompilerOutputter.h>
 #include <cppunit/TestResult.h>
 #include <cppunit/TestResultCollector.h>
-#include <cppunit/TestRunner.h>
+#include <cppunit/TestSuite.h>
 #include <cppunit/extensions/TestFactoryRegistry.h>
 
 #include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 int main(int argc, char** argv)
 {
@@ -30,18 +33,38 @@ int main(int argc, char** argv)
     Poco::Logger::root().setChannel(channel);
     Poco::Logger::root().setLevel("debug");
 
-    CppUnit::TestRunner runner;
+    // The suites made own their tests; `selected` are those to run, whole suites or one test of one.
+    CppUnit::TestSuite made("identity-tests");
+    std::vector<CppUnit::Test*> selected;
     if (argc == 1)
-        runner.addTest(CppUnit::TestFactoryRegistry::getRegistry().makeTest());
+    {
+        made.addTest(CppUnit::TestFactoryRegistry::getRegistry().makeTest());
+        selected.push_back(&made);
+    }
     for (int i = 1; i < argc; ++i)
-        runner.addTest(CppUnit::TestFactoryRegistry::getRegistry(argv[i]).makeTest());
+    {
+        const std::string name = argv[i];
+        const auto separator = name.find("::");
+        CppUnit::Test* suite = CppUnit::TestFactoryRegistry::getRegistry(name.substr(0, separator)).makeTest();
+        made.addTest(suite);
+        try
+        {
+            selected.push_back(separator == std::string::npos ? suite : suite->findTest(name));
+        }
+        catch (const std::invalid_argument&)
+        {
+            std::cerr << "no test named " << name << std::endl;
+            return 1;
+        }
+    }
 
     CppUnit::TestResult controller;
     CppUnit::TestResultCollector result;
     controller.addListener(&result);
     CppUnit::BriefTestProgressListener progress;
     controller.addListener(&progress);
-    runner.run(controller);
+    for (CppUnit::Test* test : selected)
+        controller.runTest(test);
     CppUnit::CompilerOutputter(&result, std::cerr).write();
     const int failed = result.testFailuresTotal();
     std::cout << (result.runTests() - failed) << " passed, " << failed << " failed" << std::endl;

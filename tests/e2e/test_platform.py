@@ -32,11 +32,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LOADGEN = os.path.join(HERE, "loadgen.py")
 ADMIN_TOKEN = "platform-admin-" + secrets.token_hex(16)
 RELOAD_DEADLINE = 0.5        # seconds from a build landing to the new generation serving (the issue's bar)
+# Set by scripts/sanitize, whose instrumented host runs several times slower: every wait on a condition
+# (and the load that must last through them) stretches by IDENTITY_TEST_TIME_SCALE, and the request rate
+# bar is the uninstrumented run's to check.
+TIME_SCALE = float(os.environ.get("IDENTITY_TEST_TIME_SCALE", "1"))
+PERFORMANCE_BARS = not os.environ.get("IDENTITY_TEST_SANITIZER")
 CHANGE_DEADLINE = 10.0       # seconds for a configuration change or a log line to show
 PASSWORD = "Platform-Pass-7"
 
 
 def wait_for(condition, timeout, what, interval=0.01):
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -211,7 +217,8 @@ class HotReloadUnderLoadTest(PlatformTestCase):
         first_copies = host.mapped_plugin_copies()
         self.assertEqual(len(first_copies), 1, first_copies)
 
-        load = LoadGenerator(host, self.SECONDS, self.RATE, token=token)
+        # The load lasts as long as the (stretched) waits that must happen under it.
+        load = LoadGenerator(host, self.SECONDS * TIME_SCALE, self.RATE, token=token)
         try:
             wait_for(lambda: len(host.mail_files()) >= 100, 10, "the load under way", interval=0.05)
 
@@ -245,7 +252,8 @@ class HotReloadUnderLoadTest(PlatformTestCase):
                                                 summary["failed"], first_latency * 1000, second_latency * 1000))
         self.assertEqual(summary["failed"], 0, summary["failures"][:10])
         self.assertGreaterEqual(summary["seconds"], 10.0)
-        self.assertGreaterEqual(summary["rate"], 200.0)
+        if PERFORMANCE_BARS:
+            self.assertGreaterEqual(summary["rate"], 200.0)
         self.assertEqual(summary["by_status"], {"200": summary["total"]})
 
         # The old copies are unloaded: only generation 3's image is mapped.

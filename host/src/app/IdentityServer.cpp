@@ -359,7 +359,8 @@ void IdentityServer::start()
     const int threads = _settings.threads;
     // Poco's default pool caps at 16 threads whatever the parameters say: give the server its own.
     _threads = std::make_unique<Poco::ThreadPool>(2, threads, 60);
-    auto* params = new Poco::Net::HTTPServerParams;
+    // Owned from here: a port that cannot be bound throws before the server would take it.
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(threads);
     params->setMaxQueued(_settings.maxQueued);
     params->setKeepAlive(true);

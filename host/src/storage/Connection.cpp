@@ -1,6 +1,5 @@
 #include "storage/Connection.h"
 
-#include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <Poco/Data/SQLite/Utility.h>
 
 #include <sqlite3.h>
@@ -66,9 +65,9 @@ Connection::Connection(sdk::Dialect dialect, const std::string& connector,
 {
     try
     {
-        _session = std::make_unique<Poco::Data::Session>(connector, connectionString);
         if (_dialect == sdk::Dialect::SQLite)
         {
+            _session = std::make_unique<Poco::Data::Session>(connector, connectionString);
             // Poco opens and closes the connection; statements run on its handle directly, prepared once
             // and reset between runs (Poco 1.11 prepares a kept statement again at every execution).
             _sqlite = Poco::Data::SQLite::Utility::dbHandle(*_session);
@@ -89,10 +88,12 @@ Connection::Connection(sdk::Dialect dialect, const std::string& connector,
         }
         else
         {
-            auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(_session->impl());
-            if (!impl)
-                throw sdk::StorageUnavailable("the PostgreSQL connector gave no connection");
-            _pg = impl->handle();
+            _pgConnection.reset(PQconnectdb(connectionString.c_str()));
+            _pg = _pgConnection.get();
+            if (!_pg)
+                throw sdk::StorageUnavailable("cannot connect to the database: out of memory");
+            if (PQstatus(_pg) != CONNECTION_OK)
+                throw std::runtime_error(PQerrorMessage(_pg));
             PQsetNoticeProcessor(_pg, dropNotice, nullptr);
             // No statement, lock wait or abandoned transaction holds a connection for ever. (A server
             // that stops answering altogether is bounded by TCP: keepalives and tcp_user_timeout in

@@ -25,8 +25,10 @@ public:
 
 /// One connection to the database, owned by the Database's pool, with the statements it prepared.
 ///
-/// Poco opens it and closes it. Its statements run on Poco's native handle, prepared once per connection
-/// and kept by their text: on SQLite `sqlite3_stmt`s, reset and bound again for each run (Poco 1.11
+/// On SQLite Poco opens it and closes it; on PostgreSQL libpq does, here: Poco 1.11's PostgreSQL session
+/// never frees the connection of a failed attempt, nor one that was lost (its disconnect() finishes only a
+/// connection that is still up), about 34 KB each. Statements run on the native handle, prepared once per
+/// connection and kept by their text: on SQLite `sqlite3_stmt`s, reset and bound again for each run (Poco 1.11
 /// prepares a kept statement again at every execution); on PostgreSQL libpq prepared statements, run
 /// with one round trip: Poco 1.11's PostgreSQL statement frees its last result twice when a statement that
 /// ran before fails (POCO-NOTES), and a unique violation must not crash the host. A connection that
@@ -34,7 +36,8 @@ public:
 class Connection
 {
 public:
-    /// Opens a connection; throws sdk::StorageUnavailable when the database cannot be reached.
+    /// Opens a connection (`connector`: the Poco connector, SQLite only); throws sdk::StorageUnavailable when
+    /// the database cannot be reached.
     Connection(sdk::Dialect dialect, const std::string& connector, const std::string& connectionString);
     ~Connection();
 
@@ -102,7 +105,12 @@ private:
     std::unique_ptr<Poco::Data::Session> _session;
     sqlite3* _sqlite = nullptr;                                                // SQLite: Poco's handle
     std::map<std::string, std::unique_ptr<SqliteStatement>> _sqliteStatements; // SQL text -> statement
-    PGconn* _pg = nullptr;                            // PostgreSQL: Poco's handle, not owned
+    struct PgFinish
+    {
+        void operator()(PGconn* connection) const { PQfinish(connection); }
+    };
+    std::unique_ptr<PGconn, PgFinish> _pgConnection; // PostgreSQL: finished whatever its state
+    PGconn* _pg = nullptr;                            // PostgreSQL: _pgConnection's handle
     std::map<std::string, std::string> _pgStatements; // SQL text -> prepared statement name
     unsigned long _pgStatementsPrepared = 0;
     /// Far above the statements the host and its plugins run; reached only by SQL built from values.

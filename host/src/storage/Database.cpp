@@ -4,7 +4,6 @@
 
 #include "identity/sdk/Crypto.h"
 
-#include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Exception.h>
 #include <Poco/File.h>
@@ -199,8 +198,6 @@ Database::Database(const std::string& url, std::size_t poolSize, std::chrono::mi
     {
         _dialect = sdk::Dialect::PostgreSQL;
         _connectionString = postgresConnectionString(url);
-        Poco::Data::PostgreSQL::Connector::registerConnector();
-        _connector = Poco::Data::PostgreSQL::Connector::KEY;
         Poco::URI uri(url);
         uri.setUserInfo(uri.getUserInfo().substr(0, uri.getUserInfo().find(':')));
         uri.setRawQuery(""); // may hold password=…
