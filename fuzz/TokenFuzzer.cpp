@@ -5,9 +5,10 @@
 // 403 4030) and nothing else; an accepted token carries a valid signature under the key; no token
 // passes for both an access and a sudo token; whatever verifyAccessToken accepts,
 // tryReadOwnAccessToken reads with the same claims. Only the constructor and the public methods are
-// used, so other algorithms can be added here by building other TokenSettings.
+// used, so other algorithms can be added here with other TokenKeys (TokenKeys::load).
 #include "FuzzSupport.h"
 
+#include "auth/TokenKeys.h"
 #include "auth/TokenService.h"
 #include "support/SystemClock.h"
 #include "support/SystemRandom.h"
@@ -29,7 +30,6 @@ host::TokenSettings settings()
     host::TokenSettings settings;
     settings.issuer = "https://id.example.com";
     settings.audience = "dev";
-    settings.secret = key;
     return settings;
 }
 
@@ -37,7 +37,7 @@ struct Fixture
 {
     host::ManualClock clock{nowSeconds * 1000};
     host::SystemRandom random;
-    host::TokenService tokens{settings(), clock, random};
+    host::TokenService tokens{settings(), host::TokenKeys::hmac(key), clock, random};
 };
 
 Fixture& fixture()
