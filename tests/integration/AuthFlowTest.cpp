@@ -1,6 +1,7 @@
 // The host's own endpoints: sign-in, refresh, revoke, sign-out, me, sudo, password change, deletion.
 #include "support/TestServer.h"
 
+#include "auth/PasswordGuard.h"
 #include "auth/PasswordHasher.h"
 #include "auth/SessionStore.h"
 #include "support/SystemRandom.h"
@@ -482,6 +483,10 @@ public:
         // Another address in the same /64 is the same client; another /64 is not.
         CPPUNIT_ASSERT_EQUAL(429, signInFrom(server, "2001:db8:1:2:ffff::1", aliceWith("Correct-Horse-9")).status);
         CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, "2001:db8:1:3::1", aliceWith("Correct-Horse-9")).status);
+        // IPv4 behind NAT64 is its IPv4 client, not one /64 for every IPv4 user.
+        CPPUNIT_ASSERT_EQUAL(host::PasswordGuard::clientKey("192.0.2.7"), host::PasswordGuard::clientKey("64:ff9b::192.0.2.7"));
+        CPPUNIT_ASSERT_EQUAL(host::PasswordGuard::clientKey("192.0.2.7"), host::PasswordGuard::clientKey("::ffff:192.0.2.7"));
+        CPPUNIT_ASSERT(host::PasswordGuard::clientKey("64:ff9b::192.0.2.7") != host::PasswordGuard::clientKey("64:ff9b::192.0.2.8"));
     }
 
     void testEachLockOfACountLastsTwiceTheOneBefore()
@@ -521,6 +526,10 @@ public:
         // names apart, and the password is not even checked.
         CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.44", right).status);
         CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.45", "{\"email\":\"dave@example.com\",\"password\":\"Correct-Horse-9\"}").status);
+        // A refused client's tries are not counted: the owner trying again from a new device is not
+        // locked out of that device on top of the attack.
+        for (int i = 0; i < 12; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.46", right).status);
         // The owner, where they signed in before, goes on; that does not lift the lock for the others...
         CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, owner, right).status);
         CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.44", right).status);

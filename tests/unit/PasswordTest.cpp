@@ -124,7 +124,11 @@ public:
              {std::string(), std::string("plain"), std::string("pbkdf2-sha256$x$a$b"), std::string("pbkdf2-sha256$1$!!$!!"),
               std::string("md5$1$a$b"), std::string("$argon2id$v=19$m=19456,t=2,p=1$!!$!!"),
               std::string("$argon2id$v=19$m=19456,t=2,p=1$"), std::string("$argon2id$"), std::string(argon2i),
-              std::string("$argon2id$v=19$m=19456,t=2,p=1$") + std::string(300, 'A')})
+              std::string("$argon2id$v=19$m=19456,t=2,p=1$") + std::string(300, 'A'),
+              // beyond what may be configured: refused without spending 4 GiB or 100 passes
+              std::string("$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$") + std::string(43, 'A'),
+              std::string("$argon2id$v=19$m=19456,t=100,p=1$c2FsdHNhbHRzYWx0c2FsdA$") + std::string(43, 'A'),
+              std::string("pbkdf2-sha256$2000000000$c2FsdA$c2FsdA")})
             CPPUNIT_ASSERT(!hasher.verify("anything", bad));
     }
 

@@ -39,9 +39,14 @@ std::string PasswordGuard::clientKey(const std::string& address)
         return address;
     if (ip.family() == Poco::Net::IPAddress::IPv6)
     {
-        if (ip.isIPv4Mapped())
+        const auto* raw = static_cast<const unsigned char*>(ip.addr());
+        static const unsigned char nat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+        // An IPv4 client behind NAT64 (64:ff9b::/96) or written IPv4-compatible (::a.b.c.d) is that IPv4
+        // address, as an IPv4-mapped one is: otherwise they would all be one /64.
+        if (ip.isIPv4Mapped() || (ip.isIPv4Compatible() && !ip.isLoopback() && !ip.isWildcard()) ||
+            std::equal(nat64, nat64 + 12, raw))
         {
-            const auto* bytes = static_cast<const unsigned char*>(ip.addr());
+            const auto* bytes = raw;
             return std::to_string(bytes[12]) + "." + std::to_string(bytes[13]) + "." + std::to_string(bytes[14]) +
                    "." + std::to_string(bytes[15]);
         }
@@ -105,18 +110,36 @@ PasswordGuard::Attempt PasswordGuard::beginSignIn(const std::string& field, cons
     const Poco::Int64 timestamp = _clock.now();
     Place named, account;
     bool known = false;
+    bool refused = false;
     _storage.write([&](sdk::Transaction& transaction) {
-        named = take(transaction, name, _limits.failuresBeforeLock, timestamp);
         account = Place();
         known = false;
+        refused = false;
+        if (!userId.empty())
+        {
+            known = !transaction
+                         .execute("SELECT 1 FROM known_clients WHERE user_id = $1 AND client = $2",
+                                  {Value(userId), Value(attempt.client)})
+                         .empty();
+            // Locked for every client that never signed in: this one is refused unchecked, so nothing is
+            // guessed and nothing counted, for the account nor for this client (the owner's own tries
+            // from a new device must not lock them out on top of the attack).
+            const sdk::Result lock = transaction.execute(
+                "SELECT locked_until FROM password_failures WHERE subject = $1", {Value(accountSubject(userId))});
+            refused = !known && !lock.empty() && lock.front().integer(0) > timestamp;
+        }
+        if (refused)
+            return;
+        named = take(transaction, name, _limits.failuresBeforeLock, timestamp);
         if (!named.taken || userId.empty())
             return;
-        known = !transaction
-                     .execute("SELECT 1 FROM known_clients WHERE user_id = $1 AND client = $2",
-                              {Value(userId), Value(attempt.client)})
-                     .empty();
         account = take(transaction, accountSubject(userId), _limits.accountFailuresBeforeLock, timestamp);
     });
+    if (refused)
+    {
+        attempt.refused = true;
+        return attempt; // no place taken: succeeded() is never called for it
+    }
     if (!named.taken)
         throw sdk::ApiError::resourceExhausted(static_cast<int>(named.lockedUntil - timestamp));
     attempt.subjects.push_back(name);
@@ -128,7 +151,7 @@ PasswordGuard::Attempt PasswordGuard::beginSignIn(const std::string& field, cons
         attempt.subjects.push_back(accountSubject(userId));
     if (account.lockedNow)
         recordLock("account", userId, account.lockedUntil, timestamp);
-    // Locked for unknown clients, whose guesses are not even checked; a known client's are, and count.
+    // Locked meanwhile (by a parallel check): refused as above, though this client's place was taken.
     attempt.refused = !account.taken && !known;
     return attempt;
 }
@@ -160,11 +183,14 @@ void PasswordGuard::succeeded(const Attempt& attempt)
 {
     const Poco::Int64 timestamp = _clock.now();
     _storage.write([&](sdk::Transaction& transaction) {
+        // The user's lock first, as a deletion takes it before it drops these rows: the other order could
+        // deadlock with it on PostgreSQL.
+        if (!attempt.userId.empty())
+            transaction.lock(sdk::userLockKey(attempt.userId));
         for (const std::string& subject : attempt.subjects)
             transaction.execute("DELETE FROM password_failures WHERE subject = $1", {Value(subject)});
         if (attempt.client.empty() || attempt.userId.empty())
             return;
-        transaction.lock(sdk::userLockKey(attempt.userId));
         if (transaction.execute("SELECT id FROM users WHERE id = $1", {Value(attempt.userId)}).empty())
             return; // deleted a moment ago
         transaction.execute("INSERT INTO known_clients(user_id, client, last_seen) VALUES ($1, $2, $3) "

@@ -7,6 +7,7 @@
 #include <Poco/StringTokenizer.h>
 
 #include <openssl/evp.h>
+#include <cstdio>
 #include <sodium.h>
 
 namespace identity::host
@@ -70,8 +71,9 @@ bool PasswordHasher::verifyPbkdf2(const std::string& password, const std::string
 {
     Poco::StringTokenizer parts(encoded, "$");
     int iterations = 0;
+    // A stored count beyond any this host would write (10 million) is refused: it would cost minutes.
     if (parts.count() != 4 || parts[0] != "pbkdf2-sha256" || !Poco::NumberParser::tryParse(parts[1], iterations) ||
-        iterations < 1)
+        iterations < 1 || iterations > 10000000)
         return false;
     try
     {
@@ -87,9 +89,17 @@ bool PasswordHasher::verifyPbkdf2(const std::string& password, const std::string
 bool PasswordHasher::verify(const std::string& password, const std::string& encoded) const
 {
     if (startsWith(encoded, argon2Prefix))
+    {
+        // Stored parameters beyond what the configuration may ask for (1 GiB, 16 passes) are refused, not
+        // spent: one hash would otherwise cost as much memory and time as the row says.
+        unsigned memory = 0, passes = 0, lanes = 0;
+        if (std::sscanf(encoded.c_str(), "$argon2id$v=19$m=%u,t=%u,p=%u$", &memory, &passes, &lanes) != 3 ||
+            memory > 1048576 || passes > 16 || lanes != 1)
+            return false;
         // Constant-time; a malformed string, or parameters beyond libsodium's limits, fail.
         return encoded.size() < crypto_pwhash_STRBYTES &&
                ::crypto_pwhash_str_verify(encoded.c_str(), password.data(), password.size()) == 0;
+    }
     if (startsWith(encoded, pbkdf2Prefix))
         return verifyPbkdf2(password, encoded);
     return false;
