@@ -1,9 +1,10 @@
 #include "notifiers/WebhookNotifier.h"
 
+#include "notifiers/EncodedWord.h" // base64
+
 #include "identity/sdk/Crypto.h"
 
 #include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Object.h>
@@ -13,19 +14,6 @@
 
 namespace identity::reauth
 {
-
-namespace
-{
-std::string base64(const std::string& bytes)
-{
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder << bytes;
-    encoder.close();
-    return out.str();
-}
-} // namespace
 
 std::string WebhookNotifier::key(const std::string& secret)
 {
