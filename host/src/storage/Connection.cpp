@@ -150,11 +150,24 @@ int Connection::checkpoint()
 
 namespace
 {
+/// How long a restart may wait for readers, at each of its waits: readers on an older snapshot before
+/// it copies, readers still in the WAL after. Counted from each wait's start (SQLite's call count 0), so
+/// the pages copied and the sync between (tens of milliseconds on a loaded machine) are not readers' time.
+struct ReaderWait
+{
+    std::chrono::milliseconds budget;
+    std::chrono::steady_clock::time_point deadline;
+};
+
 /// A busy handler that yields instead of sleeping: readers leave the WAL within microseconds, and SQLite's
 /// own handler would sleep a whole millisecond first.
-int yieldUntil(void* deadline, int)
+int yieldUntil(void* argument, int calls)
 {
-    if (std::chrono::steady_clock::now() >= *static_cast<std::chrono::steady_clock::time_point*>(deadline))
+    auto& wait = *static_cast<ReaderWait*>(argument);
+    const auto now = std::chrono::steady_clock::now();
+    if (calls == 0)
+        wait.deadline = now + wait.budget;
+    if (now >= wait.deadline)
         return 0;
     std::this_thread::yield();
     return 1;
@@ -163,8 +176,8 @@ int yieldUntil(void* deadline, int)
 
 bool Connection::restartWal(int waitMillis)
 {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(waitMillis);
-    ::sqlite3_busy_handler(_sqlite, &yieldUntil, &deadline);
+    ReaderWait wait{std::chrono::milliseconds(waitMillis), {}};
+    ::sqlite3_busy_handler(_sqlite, &yieldUntil, &wait);
     int walPages = 0, copied = 0;
     const int result = ::sqlite3_wal_checkpoint_v2(_sqlite, nullptr, SQLITE_CHECKPOINT_RESTART, &walPages, &copied);
     ::sqlite3_busy_timeout(_sqlite, busyTimeoutMillis); // back to every connection's handler
