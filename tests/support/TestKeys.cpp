@@ -185,7 +185,45 @@ std::string TestKeys::sign(const std::string& name, const std::string& input, bo
     std::string raw(2 * static_cast<std::size_t>(width), '\0');
     BN_bn2binpad(r, reinterpret_cast<unsigned char*>(&raw[0]), width);
     BN_bn2binpad(s, reinterpret_cast<unsigned char*>(&raw[0]) + width, width);
-    return raw;
+    return ecdsaHighS(raw) ? otherEcdsaSpelling(raw) : raw;
+}
+
+namespace
+{
+/// P-256's group order, from OpenSSL.
+const BIGNUM* p256Order()
+{
+    static const std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group(
+        EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1), EC_GROUP_free);
+    return EC_GROUP_get0_order(group.get());
+}
+
+using Number = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
+
+Number sOf(const std::string& raw)
+{
+    if (raw.size() != 64)
+        throw std::invalid_argument("not a raw P-256 signature");
+    return Number(BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + 32, 32, nullptr), BN_free);
+}
+} // namespace
+
+std::string TestKeys::otherEcdsaSpelling(const std::string& raw)
+{
+    const Number s = sOf(raw);
+    Number other(BN_new(), BN_free);
+    BN_sub(other.get(), p256Order(), s.get());
+    std::string result = raw;
+    BN_bn2binpad(other.get(), reinterpret_cast<unsigned char*>(&result[0]) + 32, 32);
+    return result;
+}
+
+bool TestKeys::ecdsaHighS(const std::string& raw)
+{
+    const Number s = sOf(raw);
+    Number half(BN_dup(p256Order()), BN_free);
+    BN_rshift1(half.get(), half.get());
+    return BN_cmp(s.get(), half.get()) > 0;
 }
 
 } // namespace identity::test

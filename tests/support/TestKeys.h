@@ -26,8 +26,15 @@ public:
     static std::string file(const std::string& name, const std::string& content);
 
     /// A JWS signature made with plain OpenSSL: RSASSA-PKCS1-v1_5 SHA-256 for RSA, ECDSA SHA-256 as DER
-    /// (what OpenSSL makes) or as the raw R||S, Ed25519.
+    /// (what OpenSSL makes) or as the raw R||S with S in the lower half of the group (the spelling the
+    /// host writes and accepts), Ed25519.
     static std::string sign(const std::string& name, const std::string& input, bool ecdsaDer = false);
+
+    /// The other valid spelling of a raw ECDSA P-256 signature R||S: R||(n - S).
+    static std::string otherEcdsaSpelling(const std::string& raw);
+
+    /// Whether the S of a raw ECDSA P-256 signature is in the upper half of the group (S > n / 2).
+    static bool ecdsaHighS(const std::string& raw);
 };
 
 } // namespace identity::test

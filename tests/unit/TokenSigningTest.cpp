@@ -225,6 +225,7 @@ class TokenSigningTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testHs256KeyedWithThePublicKeyIsRejected);
     CPPUNIT_TEST(testAlgNoneIsRejected);
     CPPUNIT_TEST(testDerEcdsaSignatureIsRejected);
+    CPPUNIT_TEST(testEcdsaSignaturesHaveOneSpelling);
     CPPUNIT_TEST(testKeyHeadersBesideKidAreRejected);
     CPPUNIT_TEST(testRotationKeepsOldTokensValidWhileTheOldKeyIsListed);
     CPPUNIT_TEST(testUnusableKeysAreRefusedNamingTheKey);
@@ -432,6 +433,25 @@ public:
         CPPUNIT_ASSERT_EQUAL(
             std::string("user-1"),
             tokens->verifyAccessToken(signedWith("ec", header("ES256", "ec-1"), claims)).userId);
+    }
+
+    void testEcdsaSignaturesHaveOneSpelling()
+    {
+        // (R, S) and (R, n - S) both verify as ECDSA: a token would have two spellings, and whatever
+        // is keyed on a token's text (a deny list, a cache) could be passed by the other one.
+        auto tokens = service("ES256", {privateKey("ec-1", "ES256", "ec")});
+        Pkey published = keyFromJwk(*tokens->keys()->jwks()->getArray("keys")->getObject(0));
+        for (int i = 0; i < 32; ++i)
+        {
+            const std::string token = tokens->issueAccessToken("user-1", "session-" + std::to_string(i));
+            const std::string signature = signatureOf(token);
+            CPPUNIT_ASSERT_MESSAGE("an ES256 signature with S above n/2 was written", !TestKeys::ecdsaHighS(signature));
+            const std::string other =
+                token.substr(0, token.rfind('.') + 1) + crypto::base64UrlEncode(TestKeys::otherEcdsaSpelling(signature));
+            CPPUNIT_ASSERT_MESSAGE("the other spelling is a valid ECDSA signature", verifiesUnder(published.get(), other));
+            assertRejected(*tokens, other, "an ES256 signature with S above n/2");
+            CPPUNIT_ASSERT_EQUAL(std::string("user-1"), tokens->verifyAccessToken(token).userId);
+        }
     }
 
     void testKeyHeadersBesideKidAreRejected()

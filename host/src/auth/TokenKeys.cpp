@@ -15,6 +15,7 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 
+#include <cstring>
 #include <regex>
 
 namespace identity::host
@@ -203,7 +204,17 @@ std::vector<std::pair<std::string, std::string>> publicMembers(EVP_PKEY* key, Ki
     return {};
 }
 
-/// ECDSA's DER signature as JWS wants it: R and S, each as 32 big-endian bytes.
+/// P-256's group order n, and n / 2 (rounded down), big-endian.
+constexpr unsigned char p256Order[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+                                         0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+constexpr unsigned char p256HalfOrder[32] = {0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff,
+                                             0xff, 0xff, 0xff, 0xff, 0xff, 0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b,
+                                             0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8};
+
+/// ECDSA's DER signature as JWS wants it: R and S, each as 32 big-endian bytes, with S in the lower
+/// half of the group (n - S when above it). (R, S) and (R, n - S) are both valid signatures of one
+/// token: only the low one is written, and the high one refused, so that a token has one spelling.
 std::string derToRaw(const std::string& der)
 {
     const unsigned char* cursor = bytes(der);
@@ -217,13 +228,22 @@ std::string derToRaw(const std::string& der)
     unsigned char* out = reinterpret_cast<unsigned char*>(&raw[0]);
     if (BN_bn2binpad(r, out, p256Bytes) < 0 || BN_bn2binpad(s, out + p256Bytes, p256Bytes) < 0)
         throw Poco::IllegalStateException("ECDSA produced a signature too wide for P-256");
+    if (std::memcmp(out + p256Bytes, p256HalfOrder, p256Bytes) > 0)
+    {
+        Bignum order(BN_bin2bn(p256Order, p256Bytes, nullptr));
+        Bignum low(BN_new());
+        if (!order || !low || BN_sub(low.get(), order.get(), s) != 1 ||
+            BN_bn2binpad(low.get(), out + p256Bytes, p256Bytes) < 0)
+            throw Poco::IllegalStateException("cannot normalise an ECDSA signature");
+    }
     return raw;
 }
 
-/// JWS's 64 bytes R||S as the DER that OpenSSL verifies; "" when they are not 64 bytes.
+/// JWS's 64 bytes R||S as the DER that OpenSSL verifies; "" when they are not 64 bytes, or S is in
+/// the upper half of the group (the other spelling of a low-S signature, see derToRaw).
 std::string rawToDer(const std::string& raw)
 {
-    if (raw.size() != 2 * p256Bytes)
+    if (raw.size() != 2 * p256Bytes || std::memcmp(bytes(raw) + p256Bytes, p256HalfOrder, p256Bytes) > 0)
         return {};
     EcdsaSig signature(ECDSA_SIG_new());
     BIGNUM* r = BN_bin2bn(bytes(raw), p256Bytes, nullptr);
