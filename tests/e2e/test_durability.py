@@ -32,6 +32,7 @@ class KillNineTest(unittest.TestCase):
         e2e.record_secret(test_postgres.TOKEN_SECRET)
         self.host = e2e.Host("durability", {
             "tokens.secret": test_postgres.TOKEN_SECRET,
+            "passwords.record_key": test_postgres.RECORD_KEY,
             "server.threads": "32",
             P + "limits.cooldown_seconds": "0",
             P + "limits.per_user_per_hour": "0",

@@ -367,6 +367,7 @@ class EnvironmentHost(Host):
         os.makedirs(self.credentials, mode=0o700)
         self.secrets = {}
         for key, name in (("tokens.secret", "token-key"), ("admin.token", "admin-token"),
+                          ("passwords.record_key", "record-key"),
                           ("plugins.reauthenticate.config.pepper", "pepper"),
                           ("plugins.reauthenticate.config.outbox_key", "outbox-key")):
             value = secrets_module.token_hex(32)

@@ -44,6 +44,7 @@ import test_e2e as e2e  # noqa: E402
 
 P = "plugins.reauthenticate.config."
 TOKEN_SECRET = secrets.token_hex(32)
+RECORD_KEY = secrets.token_hex(32)
 ADMIN_TOKEN = "admin-" + secrets.token_urlsafe(24)
 LEASE_SECONDS = 5
 SLOW_DOMAIN = "slow.example.com"
@@ -98,6 +99,7 @@ class TwoInstancesTest(unittest.TestCase):
         defines = {
             "storage.url": cls.pg.url("identity"),
             "tokens.secret": TOKEN_SECRET,
+            "passwords.record_key": RECORD_KEY,
             "admin.token": ADMIN_TOKEN,
             "secrets.generate": "false",
             "server.threads": "16",

@@ -3,8 +3,10 @@
 
 #include "auth/PasswordGuard.h"
 #include "auth/PasswordHasher.h"
+#include "auth/PasswordSchemes.h"
 #include "auth/SessionStore.h"
 #include "support/SystemRandom.h"
+#include "identity/sdk/Crypto.h"
 #include "identity/sdk/Storage.h"
 
 #include <Poco/Exception.h>
@@ -13,6 +15,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <set>
 #include <thread>
 
 using namespace identity;
@@ -49,6 +53,8 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testGuessingFromManyAddressesLocksOutUnknownClientsOnly);
     CPPUNIT_TEST(testSudoPasswordGuessesLockSudo);
     CPPUNIT_TEST(testPbkdf2HashIsReplacedByArgon2idAtSignIn);
+    CPPUNIT_TEST(testEverySignInSpendsOneHashOfEachSchemeInUse);
+    CPPUNIT_TEST(testClientsAndNamesAreKeptUnderTheRecordKey);
     CPPUNIT_TEST(testAnEmailAddressIsOneAccountInAnyLetterCase);
     CPPUNIT_TEST(testAnEmailAddressIsOneSignInNameInAnyLetterCase);
     CPPUNIT_TEST(testPruningDropsEndedSessionsAndQuietUnknownNames);
@@ -564,6 +570,84 @@ public:
                                                     "'$argon2id$v=19$m=19456,t=2,p=1$%'"));
         _server->signIn("alice");
         CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).status);
+    }
+
+    /// Hashes of each algorithm a call to `post` computed.
+    std::pair<std::uint64_t, std::uint64_t> hashesOf(const std::function<void()>& post)
+    {
+        const host::PasswordHasher& hasher = _server->server().passwordHasher();
+        const std::uint64_t argon2 = hasher.argon2idHashes(), pbkdf2 = hasher.pbkdf2Hashes();
+        post();
+        return {hasher.argon2idHashes() - argon2, hasher.pbkdf2Hashes() - pbkdf2};
+    }
+
+    void testEverySignInSpendsOneHashOfEachSchemeInUse()
+    {
+        // Bob's hash is PBKDF2 (four times slower than Argon2id), from before Argon2id was configured:
+        // were only the account's own hash checked, his sign-ins would take longer than an unknown
+        // name's, and tell that he has an account.
+        host::SystemRandom random;
+        host::PasswordHashing legacy;
+        legacy.algorithm = "pbkdf2-sha256";
+        const std::string bobId = _server->createUser("bob", "bob@example.com", "");
+        _server->server().database().write([&](sdk::Transaction& transaction) {
+            transaction.execute("UPDATE users SET password_hash = $1 WHERE id = $2",
+                                {sdk::Value(host::PasswordHasher(legacy, random).hash("Correct-Horse-9")),
+                                 sdk::Value(bobId)});
+        });
+        _server->clock().advanceSeconds(host::PasswordSchemes::refreshSeconds); // the schemes are read again
+        using Hashes = std::pair<std::uint64_t, std::uint64_t>;
+        const Hashes both{1, 1};
+        for (const char* body : {"{\"username\":\"alice\",\"password\":\"Wrong-Horse-9\"}",
+                                 "{\"username\":\"bob\",\"password\":\"Wrong-Horse-9\"}",
+                                 "{\"username\":\"nobody\",\"password\":\"Wrong-Horse-9\"}",
+                                 "{\"email\":\"bob@example.com\",\"password\":\"Wrong-Horse-9\"}"})
+            CPPUNIT_ASSERT_MESSAGE(body, both == hashesOf([&] {
+                                             CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", body).status);
+                                         }));
+        // Right passwords too (Bob's hash is then replaced: one more Argon2id).
+        CPPUNIT_ASSERT(both == hashesOf([&] { _server->signIn("alice"); }));
+        CPPUNIT_ASSERT(Hashes(2, 1) == hashesOf([&] { _server->signIn("bob"); }));
+        // Once no account holds a PBKDF2 hash, and the schemes are read again, PBKDF2 is no longer spent.
+        _server->clock().advanceSeconds(host::PasswordSchemes::refreshSeconds);
+        CPPUNIT_ASSERT(Hashes(1, 0) == hashesOf([&] {
+                           CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).status);
+                       }));
+        CPPUNIT_ASSERT(Hashes(1, 0) == hashesOf([&] {
+                           CPPUNIT_ASSERT_EQUAL(
+                               401, _server->post("/auth/v1/signin", "{\"username\":\"nobody\",\"password\":\"x\"}").status);
+                       }));
+    }
+
+    void testClientsAndNamesAreKeptUnderTheRecordKey()
+    {
+        const std::string nobody = "{\"username\":\"nobody\",\"password\":\"Wrong-Horse-9\"}";
+        CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).status);
+        _server->signIn("alice");
+        CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", nobody).status);
+        const auto records = [](TestServer& server) {
+            std::set<std::string> found;
+            server.server().database().read([&](sdk::Transaction& transaction) {
+                for (const char* sql : {"SELECT client FROM known_clients", "SELECT subject FROM password_failures"})
+                    for (const sdk::Row& row : transaction.execute(sql).rows)
+                        found.insert(row.text(0));
+            });
+            return found;
+        };
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM known_clients"));
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM password_failures"));
+        // Not the address's unkeyed SHA-256, which hashing all 2^32 IPv4 addresses would undo.
+        const std::set<std::string> kept = records(*_server);
+        CPPUNIT_ASSERT(kept.count(sdk::crypto::toHex(sdk::crypto::sha256("127.0.0.1"))) == 0);
+        // Another server, with a record key of its own, keeps the same client and name as other records.
+        TestServer other;
+        other.createUser("alice", "alice@example.com", "+8613800138000");
+        CPPUNIT_ASSERT_EQUAL(401, other.post("/auth/v1/signin", aliceWith("Wrong-Horse-9")).status);
+        other.signIn("alice");
+        CPPUNIT_ASSERT_EQUAL(401, other.post("/auth/v1/signin", nobody).status);
+        CPPUNIT_ASSERT_EQUAL(2u, static_cast<unsigned>(records(other).size()));
+        for (const std::string& record : records(other))
+            CPPUNIT_ASSERT_MESSAGE(record, kept.count(record) == 0 && record.find("127.0.0.1") == std::string::npos);
     }
 
     void testAnEmailAddressIsOneAccountInAnyLetterCase()

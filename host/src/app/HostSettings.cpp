@@ -116,6 +116,7 @@ HostSettings HostSettings::read(const Poco::Util::AbstractConfiguration& config)
     s.failuresBeforeLock = integer(config, "passwords.failures_before_lock");
     s.accountFailuresBeforeLock = integer(config, "passwords.account_failures_before_lock");
     s.lockSeconds = integer(config, "passwords.lock_seconds");
+    s.passwordRecordKey = config.getString("passwords.record_key", "");
 
     s.development = flag(config, "development.enabled");
     s.debounceMs = integer(config, "development.debounce_ms");

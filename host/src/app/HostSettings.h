@@ -62,6 +62,7 @@ struct HostSettings
     int failuresBeforeLock = 0;
     int accountFailuresBeforeLock = 0;
     int lockSeconds = 0;
+    std::string passwordRecordKey; ///< as configured: resolved by the secret store
     // development and administration
     bool development = false;
     int debounceMs = 0;

@@ -125,12 +125,14 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         PasswordHashing{_settings.passwordAlgorithm, _settings.argon2TimeCost, _settings.argon2MemoryKib,
                         _settings.pbkdf2Iterations},
         _random);
+    _passwordSchemes = std::make_unique<PasswordSchemes>(*_users, *_passwords, _clock);
     _passwordGuard = std::make_unique<PasswordGuard>(
         *_database, _clock, _audit,
-        PasswordLimits{_settings.failuresBeforeLock, _settings.lockSeconds, _settings.accountFailuresBeforeLock});
+        PasswordLimits{_settings.failuresBeforeLock, _settings.lockSeconds, _settings.accountFailuresBeforeLock},
+        _secrets->resolve("passwords.record_key", _settings.passwordRecordKey));
     _authenticator = std::make_unique<Authenticator>(*_tokens, *_sessions);
     _endpoints = std::make_unique<AuthEndpoints>(AuthEndpoints::Dependencies{
-        *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_database, _random, _clock, _audit, _services,
+        *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_passwordSchemes, *_database, _random, _clock, _audit, _services,
         _settings.refreshTtl});
     _pluginServices = std::make_unique<PluginServices>(
         PluginServices{_audit, _clock, _random, *_database, _messages, *_secrets,

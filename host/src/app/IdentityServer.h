@@ -7,6 +7,7 @@
 #include "auth/AuthEndpoints.h"
 #include "auth/Authenticator.h"
 #include "auth/PasswordHasher.h"
+#include "auth/PasswordSchemes.h"
 #include "auth/SessionStore.h"
 #include "auth/TokenService.h"
 #include "auth/UserStore.h"
@@ -70,6 +71,7 @@ public:
 
     PluginManager& plugins() { return *_plugins; }
     Database& database() { return *_database; }
+    const PasswordHasher& passwordHasher() const { return *_passwords; }
 
 private:
     /// Publishes the host's routes with those of `generations`; throws (publishing nothing) on a conflict.
@@ -98,6 +100,7 @@ private:
     std::unique_ptr<SessionStore> _sessions;
     std::unique_ptr<TokenService> _tokens;
     std::unique_ptr<PasswordHasher> _passwords;
+    std::unique_ptr<PasswordSchemes> _passwordSchemes;
     std::unique_ptr<PasswordGuard> _passwordGuard;
     std::unique_ptr<Authenticator> _authenticator;
     std::unique_ptr<AuthEndpoints> _endpoints;

@@ -117,12 +117,13 @@ void AuthEndpoints::signIn(const sdk::Request& request, sdk::Response& response)
     if (user && user->status != "active")
         user.reset();
     // The same steps whether the name has an account or not, so neither the answers nor their timing
-    // tell who exists.
+    // tell who exists: the same hashes too, one in each scheme accounts' hashes were made with.
     const PasswordGuard::Attempt attempt =
         _d.passwordGuard.beginSignIn(field, login, request.clientAddress(), user ? user->id : std::string());
+    const bool valid = _d.passwords.verifyUniformly(password, user && !attempt.refused ? user->passwordHash : "",
+                                                    _d.passwordSchemes.current());
     if (!user || attempt.refused)
     {
-        _d.passwords.spendVerificationTime(password);
         if (user)
         {
             Poco::JSON::Object fields;
@@ -131,7 +132,7 @@ void AuthEndpoints::signIn(const sdk::Request& request, sdk::Response& response)
         }
         throw ApiError::invalidPassword("invalid_credentials");
     }
-    if (!_d.passwords.verify(password, user->passwordHash))
+    if (!valid)
     {
         Poco::JSON::Object fields;
         fields.set("reason", "wrong_password");

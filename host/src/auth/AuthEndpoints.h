@@ -2,6 +2,7 @@
 
 #include "auth/PasswordGuard.h"
 #include "auth/PasswordHasher.h"
+#include "auth/PasswordSchemes.h"
 #include "auth/SessionStore.h"
 #include "auth/TokenService.h"
 #include "auth/UserStore.h"
@@ -26,6 +27,7 @@ public:
         const TokenService& tokens;
         const PasswordHasher& passwords;
         PasswordGuard& passwordGuard;
+        PasswordSchemes& passwordSchemes;
         sdk::Storage& storage;
         sdk::SecureRandom& random;
         const sdk::Clock& clock;

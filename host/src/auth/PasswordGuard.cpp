@@ -22,9 +22,11 @@ std::string checkSubject(const std::string& userId) { return "user:" + userId; }
 } // namespace
 
 PasswordGuard::PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk::AuditLog& audit,
-                             PasswordLimits limits)
-    : _storage(storage), _clock(clock), _audit(audit), _limits(limits)
+                             PasswordLimits limits, std::string recordKey)
+    : _storage(storage), _clock(clock), _audit(audit), _limits(limits), _recordKey(std::move(recordKey))
 {
+    if (_recordKey.size() < 32)
+        throw Poco::InvalidArgumentException("passwords.record_key must be at least 32 bytes");
     if (limits.failuresBeforeLock < 1 || limits.failuresBeforeLock > 100 || limits.lockSeconds < 1 ||
         limits.accountFailuresBeforeLock < limits.failuresBeforeLock || limits.accountFailuresBeforeLock > 100)
         throw Poco::InvalidArgumentException(
@@ -104,9 +106,9 @@ PasswordGuard::Attempt PasswordGuard::beginSignIn(const std::string& field, cons
 {
     Attempt attempt;
     attempt.userId = userId;
-    attempt.client = sdk::crypto::toHex(sdk::crypto::sha256(clientKey(clientAddress)));
-    const std::string name =
-        "login:" + sdk::crypto::toHex(sdk::crypto::sha256(field + "|" + login + "|" + attempt.client));
+    attempt.client = sdk::crypto::toHex(sdk::crypto::hmacSha256(_recordKey, "client|" + clientKey(clientAddress)));
+    const std::string name = "login:" + sdk::crypto::toHex(sdk::crypto::hmacSha256(
+                                            _recordKey, "login|" + field + "|" + login + "|" + attempt.client));
     const Poco::Int64 timestamp = _clock.now();
     Place named, account;
     bool known = false;

@@ -46,11 +46,16 @@ public:
     {
         std::vector<std::string> subjects; ///< the counts it took a place in
         std::string userId;                ///< the account, when there is one
-        std::string client;                ///< the client's key (sign-in only)
+        std::string client;                ///< the client's record (sign-in only)
         bool refused = false; ///< the account is locked for unknown clients: do not check the password
     };
 
-    PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk::AuditLog& audit, PasswordLimits limits);
+    /// `recordKey` (32 bytes or more, `passwords.record_key`) keys the HMAC-SHA256 under which sign-in
+    /// names and client addresses are kept in the counts and the known clients: a copy of the database
+    /// does not tell who signed in, or tried to, from where (an unkeyed hash of an IPv4 address is
+    /// undone by hashing all 2^32).
+    PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk::AuditLog& audit, PasswordLimits limits,
+                  std::string recordKey);
 
     /// The key of a client address: the address itself, an IPv6 address by its /64 (one subscriber's
     /// usual allocation), an IPv4-mapped IPv6 address as IPv4.
@@ -93,6 +98,7 @@ private:
     const sdk::Clock& _clock;
     sdk::AuditLog& _audit;
     PasswordLimits _limits;
+    std::string _recordKey;
 };
 
 } // namespace identity::host

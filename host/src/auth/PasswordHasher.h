@@ -2,7 +2,10 @@
 
 #include "identity/sdk/SecureRandom.h"
 
+#include <atomic>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace identity::host
 {
@@ -30,6 +33,10 @@ public:
     static constexpr int minimumIterations = 600000;
     static constexpr int minimumTimeCost = 2;
     static constexpr int minimumMemoryKib = 19456;
+    /// The most a stored hash may cost; one beyond is refused, unhashed.
+    static constexpr unsigned maximumMemoryKib = 1048576;
+    static constexpr unsigned maximumTimeCost = 16;
+    static constexpr int maximumIterations = 10000000;
 
     PasswordHasher(PasswordHashing settings, sdk::SecureRandom& random);
 
@@ -40,16 +47,37 @@ public:
     /// hash once Argon2id is configured, a cheaper Argon2id): it should be replaced by `hash`.
     bool needsRehash(const std::string& encoded) const;
 
-    /// Spends the time of one verification, for sign-ins of unknown users, so that response times do
-    /// not tell which accounts exist.
-    void spendVerificationTime(const std::string& password) const;
+    /// A hash's scheme: its algorithm and parameters, the text before its salt
+    /// (`$argon2id$v=19$m=19456,t=2,p=1$`, `pbkdf2-sha256$600000$`); "" when it is not a hash this
+    /// class verifies, or its parameters are beyond what may be configured (it is refused unhashed).
+    static std::string schemeOf(const std::string& encoded);
+
+    /// The scheme of the hashes `hash` makes now.
+    std::string scheme() const;
+
+    /// Checks `password` against `encoded` ("" when there is no account, or it must not be checked) at
+    /// the cost of one hash with each of `schemes`, the schemes of the hashes an account may have (see
+    /// PasswordSchemes): `encoded` is checked in its own scheme's place and every other scheme is spent
+    /// on nothing. A sign-in then takes as long whether the account exists or not, and whichever
+    /// scheme its hash was made with: with PBKDF2 hashes left from before Argon2id (four times
+    /// slower), checking only the account's own hash told those accounts from unknown names.
+    bool verifyUniformly(const std::string& password, const std::string& encoded,
+                         const std::vector<std::string>& schemes) const;
+
+    /// Hashes computed since start, by algorithm, the spent ones included.
+    std::uint64_t argon2idHashes() const { return _argon2idHashes; }
+    std::uint64_t pbkdf2Hashes() const { return _pbkdf2Hashes; }
 
 private:
-    static std::string pbkdf2(const std::string& password, const std::string& salt, int iterations);
+    std::string pbkdf2(const std::string& password, const std::string& salt, int iterations) const;
     bool verifyPbkdf2(const std::string& password, const std::string& encoded) const;
+    /// One hash in `scheme` of `password`, with a salt of zeros, thrown away.
+    void spend(const std::string& password, const std::string& scheme) const;
 
     PasswordHashing _settings;
     sdk::SecureRandom& _random;
+    mutable std::atomic<std::uint64_t> _argon2idHashes{0};
+    mutable std::atomic<std::uint64_t> _pbkdf2Hashes{0};
 };
 
 } // namespace identity::host

@@ -87,6 +87,20 @@ std::optional<User> UserStore::findByLogin(const std::string& field, const std::
     return findWhere(field, field == "email" ? foldEmail(value) : value);
 }
 
+std::vector<std::string> UserStore::passwordSchemes()
+{
+    std::vector<std::string> schemes;
+    _storage.read([&](sdk::Transaction& transaction) {
+        schemes.clear();
+        const sdk::Result result =
+            transaction.execute("SELECT DISTINCT substr(password_hash, 1, length(password_hash) - 66) FROM users "
+                                "WHERE status = 'active' AND length(password_hash) > 66");
+        for (const sdk::Row& row : result.rows)
+            schemes.push_back(row.text(0));
+    });
+    return schemes;
+}
+
 void UserStore::setPasswordHash(sdk::Transaction& transaction, const std::string& id, const std::string& hash)
 {
     transaction.execute("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace identity::host
 {
@@ -41,6 +42,11 @@ public:
 
     /// `field` is one of "username", "email" (found in any letter case), "phone_number".
     std::optional<User> findByLogin(const std::string& field, const std::string& value);
+
+    /// The distinct schemes of active accounts' password hashes: each hash without its salt and hash
+    /// (`$argon2id$v=19$m=19456,t=2,p=1$`), as both kinds of hash this host writes end in a 22-character
+    /// salt and a 43-character hash. One scan of `users`.
+    std::vector<std::string> passwordSchemes();
 
     void setPasswordHash(sdk::Transaction& transaction, const std::string& id, const std::string& hash);
 
