@@ -375,16 +375,19 @@ void Database::restartWalIfLong()
     {
         // Blocks the writer (this thread) for what the checkpointer has not copied yet (usually under
         // 1,000 pages; all of it when the checkpointer is failing, so the WAL stays bounded even then),
-        // one sync of the database file, and at most 20 ms of readers finishing at each of its two waits
-        // (yielding, not sleeping).
-        if (_writerConnection && !_writerConnection->broken() && _writerConnection->restartWal(20))
+        // one sync of the database file, and at most _restartWait (20 ms, more after refusals) of
+        // readers finishing at each of its two waits (yielding, not sleeping).
+        if (_writerConnection && !_writerConnection->broken() && _writerConnection->restartWal(_restartWait))
         {
             _walPages = 0;
             _restartAt = restartPages;
+            _restartWait = restartWaitMillis;
             std::lock_guard<std::mutex> lock(_queueMutex);
             ++_walRestarts;
             _checkpointedPages = 0;
         }
+        else
+            _restartWait = std::min(2 * _restartWait, maximumRestartWaitMillis);
     }
     catch (const std::exception& error)
     {

@@ -134,6 +134,12 @@ private:
     int _walPages = 0;
     static constexpr int restartPages = 4000;
     int _restartAt = restartPages;
+    /// How long the next restart waits for readers: 20 ms, doubled after each try readers refused, up
+    /// to 320 ms (on a loaded machine a reader that lost its CPU holds its snapshot longer than 20 ms;
+    /// a WAL already 8,000 pages long is worth a longer pause of the writes), back to 20 ms once it works.
+    static constexpr int restartWaitMillis = 20;
+    static constexpr int maximumRestartWaitMillis = 320;
+    int _restartWait = restartWaitMillis;
     void restartWalIfLong();
     std::thread _checkpointer;
 };
