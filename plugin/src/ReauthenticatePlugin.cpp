@@ -92,6 +92,11 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
     context.provideService(sdk::CodeVerifier::serviceName, _codes);
     context.provideService(std::string(sdk::UserDataOwner::prefix) + "reauthenticate",
                            std::make_shared<ReauthenticationUserData>(_outbox));
+    context.provideService(std::string(sdk::AccountEventListener::prefix) + "reauthenticate",
+                           std::make_shared<AccountNotices>(_outbox, channels.count("email") > 0, [worker] {
+                               if (auto running = worker.lock())
+                                   running->wake();
+                           }));
     _worker->start();
 }
 

@@ -21,6 +21,7 @@ Request::~Request() = default;
 Service::~Service() = default;
 CodeVerifier::~CodeVerifier() = default;
 UserDataOwner::~UserDataOwner() = default;
+AccountEventListener::~AccountEventListener() = default;
 Notifier::~Notifier() = default;
 Clock::~Clock() = default;
 Storage::~Storage() = default;

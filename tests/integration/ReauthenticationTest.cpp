@@ -49,6 +49,9 @@ class ReauthenticationTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testMalformedCodeIs4001AndCountsNothing);
     CPPUNIT_TEST(testCodeIsStoredOnlyAsAnHmac);
     CPPUNIT_TEST(testSudoTokenFromCodeChangesPassword);
+    CPPUNIT_TEST(testPasswordChangeAndDeletionEachSendANotice);
+    CPPUNIT_TEST(testNoticesAreInTheUsersLanguage);
+    CPPUNIT_TEST(testAFailedChangeSendsNoNotice);
     CPPUNIT_TEST(testSudoByCodeWithoutThePluginIs503);
     CPPUNIT_TEST(testPerIpLimitBelievesForwardedForOnlyFromTrustedProxies);
     CPPUNIT_TEST(testPerIpLimitCountsAnIpv6SlashSixtyFourAsOne);
@@ -60,7 +63,7 @@ public:
     void start(const std::map<std::string, std::string>& overrides = unlimited())
     {
         _server = std::make_unique<TestServer>(overrides);
-        _server->createUser("alice", "alice@example.com", "+8613800138000");
+        _userId = _server->createUser("alice", "alice@example.com", "+8613800138000");
         _token = _server->signIn("alice");
     }
 
@@ -392,6 +395,107 @@ public:
         CPPUNIT_ASSERT_EQUAL(64LL, _server->queryInt("SELECT LENGTH(code_hash) FROM verification_codes"));
     }
 
+    /// Waits for a delivered email with this subject, and returns it.
+    std::string waitForEmailWithSubject(const std::string& subject)
+    {
+        std::string found;
+        CPPUNIT_ASSERT_MESSAGE("an email with the subject '" + subject + "'", waitFor([&] {
+                                   for (const std::string& mail : _server->emails())
+                                       if (TestServer::subjectOf(mail) == subject)
+                                           found = mail;
+                                   return !found.empty();
+                               }));
+        return found;
+    }
+
+    HttpResult changePassword(const std::string& token, const std::string& sudoToken, const std::string& password,
+                              std::vector<std::pair<std::string, std::string>> headers = {})
+    {
+        recordSecret(password);
+        headers.emplace_back("Authorization", "Bearer " + token);
+        return _server->request("PATCH", "/auth/v1/user/password",
+                                "{\"new_password\":\"" + password + "\",\"sudo_token\":\"" + sudoToken + "\"}", headers);
+    }
+
+    std::string sudoByPassword(const std::string& token, const std::string& password)
+    {
+        const HttpResult granted = _server->post("/auth/v1/user/sudo", "{\"password\":\"" + password + "\"}", token);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(granted.body, 200, granted.status);
+        recordSecret(granted.string("sudo_token"));
+        return granted.string("sudo_token");
+    }
+
+    /// A notice holds nothing to act on: no code, no token, no password, no link.
+    static void assertNoSecretIn(const std::string& mail, const std::vector<std::string>& secrets)
+    {
+        for (const std::string& secret : secrets)
+            CPPUNIT_ASSERT_MESSAGE("a secret in a notice", mail.find(secret) == std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE("a link in a notice", mail.find("http") == std::string::npos);
+    }
+
+    void testPasswordChangeAndDeletionEachSendANotice()
+    {
+        start();
+        const std::string userId = _userId;
+        const std::string code = _server->requestCode(_token); // the code's own email is the first
+        const HttpResult granted = sudo(code, _token);
+        CPPUNIT_ASSERT_EQUAL(200, granted.status);
+        recordSecret(granted.string("sudo_token"));
+        const HttpResult changed = changePassword(_token, granted.string("sudo_token"), "New-Password-7");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(changed.body, 200, changed.status);
+        const std::string changedMail = waitForEmailWithSubject("Your Identity password was changed");
+        CPPUNIT_ASSERT(changedMail.find("To: <alice@example.com>") != std::string::npos);
+        CPPUNIT_ASSERT(changedMail.find("reset your password now") != std::string::npos);
+        assertNoSecretIn(changedMail, {code, granted.string("sudo_token"), "New-Password-7", _token});
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'password_changed' "
+                                                    "AND status = 'delivered'"));
+
+        const std::string sudoToken = sudoByPassword(_token, "New-Password-7");
+        const HttpResult deleted =
+            _server->request("DELETE", "/auth/v1/user/me?sudo_token=" + sudoToken, "", {{"Authorization", "Bearer " + _token}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(deleted.body, 200, deleted.status);
+        const std::string deletedMail = waitForEmailWithSubject("Your Identity account was deleted");
+        CPPUNIT_ASSERT(deletedMail.find("To: <alice@example.com>") != std::string::npos);
+        assertNoSecretIn(deletedMail, {sudoToken, "New-Password-7", _token});
+        // Of the account's rows, only its deletion notice was left to send, and once sent, its address
+        // is scrubbed too.
+        CPPUNIT_ASSERT(waitFor([&] {
+            return _server->queryInt("SELECT COUNT(*) FROM outbox WHERE user_id = '" + userId +
+                                     "' AND kind = 'account_deleted' AND status = 'delivered' AND destination = ''") == 1;
+        }));
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM outbox WHERE user_id = '" + userId + "'"));
+        CPPUNIT_ASSERT_EQUAL(3u, static_cast<unsigned>(_server->emailCount())); // the code, then the two notices
+    }
+
+    void testNoticesAreInTheUsersLanguage()
+    {
+        start();
+        _server->createUser("li", "li@example.com", "+8613800138009");
+        _server->server().database().write([](identity::sdk::Transaction& transaction) {
+            transaction.execute("UPDATE users SET locale = 'zh' WHERE username = 'li'");
+        });
+        const std::string token = _server->signIn("li");
+        // What the official client sends: no preference, so the user's locale decides.
+        const HttpResult changed =
+            changePassword(token, sudoByPassword(token, "Correct-Horse-9"), "New-Password-7", {{"Accept-Language", "*"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(changed.body, 200, changed.status);
+        const std::string mail = waitForEmailWithSubject("您的Identity密码已修改");
+        CPPUNIT_ASSERT(mail.find("To: <li@example.com>") != std::string::npos);
+    }
+
+    void testAFailedChangeSendsNoNotice()
+    {
+        start();
+        const std::string sudoToken = sudoByPassword(_token, "Correct-Horse-9");
+        CPPUNIT_ASSERT_EQUAL(400, changePassword(_token, sudoToken, "weak").status);
+        CPPUNIT_ASSERT_EQUAL(403, changePassword(_token, "not-a-sudo-token", "New-Password-7").status);
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM outbox"));
+        // The right one does; a second change with the spent token does not.
+        CPPUNIT_ASSERT_EQUAL(200, changePassword(_token, sudoToken, "New-Password-7").status);
+        CPPUNIT_ASSERT_EQUAL(403, changePassword(_token, sudoToken, "Other-Password-8").status);
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'password_changed'"));
+    }
+
     void testSudoTokenFromCodeChangesPassword()
     {
         start();
@@ -471,6 +575,7 @@ public:
 
 private:
     std::unique_ptr<TestServer> _server;
+    std::string _userId;
     std::string _token;
 };
 

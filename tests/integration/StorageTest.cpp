@@ -436,7 +436,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(
             static_cast<int>(host::readMigrations(std::string(IDENTITY_SOURCE_DIR) + "/schema/" + dialect).size()) - 1,
             upgraded.migrate());
-        CPPUNIT_ASSERT_EQUAL(5, upgraded.migratePlugin("reauthenticate",
+        CPPUNIT_ASSERT_EQUAL(6, upgraded.migratePlugin("reauthenticate",
                                                        host::readMigrations(std::string(IDENTITY_SOURCE_DIR) +
                                                                             "/plugin/schema/" + dialect)));
         Poco::Int64 codes = 0, failures = -1;
@@ -454,7 +454,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), codes); // the plugin adopted its tables, rows and all
         CPPUNIT_ASSERT_EQUAL(std::string("u1@example.com"), email); // folded: one address, one account
         CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), failures);
-        CPPUNIT_ASSERT(upgraded.pluginVersions("reauthenticate") == std::vector<int>({1, 2, 3, 4, 5}));
+        CPPUNIT_ASSERT(upgraded.pluginVersions("reauthenticate") == std::vector<int>({1, 2, 3, 4, 5, 6}));
     }
 
     /// Runs the host's migration `version` again, as it runs on a database made before it.

@@ -2,6 +2,7 @@
 
 #include "app/ConfigurationValues.h"
 
+#include <Poco/Base64Decoder.h>
 #include <Poco/DirectoryIterator.h>
 #include <Poco/Environment.h>
 #include <Poco/File.h>
@@ -12,6 +13,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Path.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 #include <Poco/TemporaryFile.h>
 
 #include <cppunit/TestAssert.h>
@@ -19,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <regex>
 #include <sstream>
@@ -274,6 +277,64 @@ std::string TestServer::newestEmail() const
 {
     const auto files = filesIn(_folder + "/mail/new", "");
     return files.empty() ? std::string() : readFile(files.back());
+}
+
+std::vector<std::string> TestServer::emails() const
+{
+    std::vector<std::string> mails;
+    for (const std::string& file : filesIn(_folder + "/mail/new", ""))
+        mails.push_back(readFile(file));
+    return mails;
+}
+
+std::string TestServer::subjectOf(const std::string& mail)
+{
+    const std::size_t start = mail.find("\nSubject: ");
+    if (start == std::string::npos)
+        return {};
+    // The header with its folded continuation lines.
+    std::string header;
+    std::size_t at = start + 10;
+    for (;;)
+    {
+        const std::size_t end = mail.find('\n', at);
+        header += mail.substr(at, end - at);
+        if (end == std::string::npos || (mail[end + 1] != ' ' && mail[end + 1] != '\t'))
+            break;
+        at = end + 1;
+    }
+    Poco::trimInPlace(header);
+    std::string subject;
+    static const std::regex word(R"(=\?[Uu][Tt][Ff]-8\?([BbQq])\?([^?]*)\?=)");
+    std::size_t position = 0;
+    for (std::sregex_iterator it(header.begin(), header.end(), word), end; it != end; ++it)
+    {
+        const std::string between = header.substr(position, static_cast<std::size_t>(it->position()) - position);
+        if (between.find_first_not_of(" \t\r") != std::string::npos)
+            subject += between; // white space between two encoded words is not text
+        const std::string text = (*it)[2];
+        if ((*it)[1] == "B" || (*it)[1] == "b")
+        {
+            std::istringstream in(text);
+            Poco::Base64Decoder decoder(in);
+            subject.append(std::istreambuf_iterator<char>(decoder), std::istreambuf_iterator<char>());
+        }
+        else
+            for (std::size_t i = 0; i < text.size(); ++i)
+                if (text[i] == '_')
+                    subject += ' ';
+                else if (text[i] == '=' && i + 2 < text.size())
+                {
+                    subject += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+                    i += 2;
+                }
+                else
+                    subject += text[i];
+        position = static_cast<std::size_t>(it->position() + it->length());
+    }
+    subject += header.substr(position);
+    Poco::trimRightInPlace(subject);
+    return subject;
 }
 
 long long TestServer::queryInt(const std::string& sql)

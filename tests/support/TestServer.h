@@ -78,6 +78,12 @@ public:
     /// The text of the newest delivered email, raw.
     std::string newestEmail() const;
 
+    /// Every delivered email, raw, in the order of their file names.
+    std::vector<std::string> emails() const;
+
+    /// An email's subject, its RFC 2047 encoded words (UTF-8, B or Q) decoded.
+    static std::string subjectOf(const std::string& mail);
+
     /// Runs one SQL query returning a single integer.
     long long queryInt(const std::string& sql);
 

@@ -10,6 +10,8 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
+
 #include <functional>
 #include <map>
 #include <utility>
@@ -96,6 +98,7 @@ class CodeServiceTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testWrongCodeFiveTimesBurnsIt);
     CPPUNIT_TEST(testExpiredCodeIsRefused);
     CPPUNIT_TEST(testNewCodeReplacesTheLiveOne);
+    CPPUNIT_TEST(testANewCodeLeavesAWaitingNoticeAlone);
     CPPUNIT_TEST(testOnlyTheCurrentClaimRecordsAnOutcome);
     CPPUNIT_TEST(testPruningDropsWhatNoRuleNeedsAndKeepsTheRest);
     CPPUNIT_TEST(testNoRowsForAnAccountDeletedAMomentAgo);
@@ -143,6 +146,42 @@ public:
         const std::string code = codes.issue();
         codes.fixture.manualClock().advanceSeconds(codes.settings.codeTtl);
         CPPUNIT_ASSERT_EQUAL(4002, codes.verify(code));
+    }
+
+    void testANewCodeLeavesAWaitingNoticeAlone()
+    {
+        Codes codes;
+        reauth::AccountNotices notices(codes.outbox, true, [] {});
+        sdk::AccountEvent changed;
+        changed.kind = sdk::AccountEvent::Kind::PasswordChanged;
+        changed.timestamp = codes.fixture.clock().now();
+        changed.userId = codes.alice.userId;
+        changed.email = "alice@example.com";
+        changed.locale = "zh";
+        codes.fixture.storage().write([&](sdk::Transaction& transaction) { notices.accountChanged(transaction, changed); });
+        // A code asked for next replaces codes, not the notice: both are due.
+        codes.service->issue(codes.alice, "email", codes.alice.email, test::FixedRequest(codes.alice));
+        codes.service->issue(codes.alice, "email", codes.alice.email, test::FixedRequest(codes.alice));
+        auto due = codes.outbox->claimDue(codes.fixture.clock().now(), 10, 30);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), due.size());
+        const auto notice = std::find_if(due.begin(), due.end(), [](const reauth::OutboxMessage& message) {
+            return message.kind == reauth::kinds::passwordChanged;
+        });
+        CPPUNIT_ASSERT(notice != due.end());
+        CPPUNIT_ASSERT_EQUAL(std::string("zh"), notice->locale);
+        CPPUNIT_ASSERT_EQUAL(std::string("alice@example.com"), notice->destination);
+        CPPUNIT_ASSERT(notice->sealedCode.empty());
+        CPPUNIT_ASSERT_EQUAL(changed.timestamp + reauth::AccountNotices::lifetimeSeconds, notice->expiresAt);
+        // Without an email address, or with the email channel off, there is no notice.
+        changed.email.clear();
+        reauth::AccountNotices off(codes.outbox, false, [] {});
+        sdk::AccountEvent withEmail = changed;
+        withEmail.email = "alice@example.com";
+        codes.fixture.storage().write([&](sdk::Transaction& transaction) {
+            notices.accountChanged(transaction, changed);
+            off.accountChanged(transaction, withEmail);
+        });
+        CPPUNIT_ASSERT(codes.outbox->claimDue(codes.fixture.clock().now(), 10, 30).empty());
     }
 
     void testNewCodeReplacesTheLiveOne()

@@ -50,6 +50,58 @@ std::string requiredString(const Poco::JSON::Object& body, const std::string& ke
 
 std::string refreshHash(const std::string& token) { return crypto::toHex(crypto::sha256(token)); }
 
+/// Runs a plugin's hook inside a host unit of work. What it throws is copied into a host type while the
+/// registry still holds the plugin loaded: the database's errors stay what they are (503 for an
+/// unavailable one, a deadlock one the unit runs again for, a conflict a conflict), anything else is the
+/// plugin's failure, named by `what`.
+template <typename Hook> void inPluginCode(const char* what, Hook&& hook)
+{
+    try
+    {
+        hook();
+    }
+    catch (const sdk::StorageUnavailable& error)
+    {
+        throw sdk::StorageUnavailable(error.why());
+    }
+    catch (const RetryableStorageError& error)
+    {
+        throw RetryableStorageError(error.what());
+    }
+    catch (const sdk::StorageConflict& error)
+    {
+        throw sdk::StorageConflict(error.what());
+    }
+    catch (const sdk::StorageError& error)
+    {
+        throw sdk::StorageError(error.what());
+    }
+    catch (const std::exception& error)
+    {
+        throw Poco::RuntimeException(std::string(what) + " failed: " + error.what());
+    }
+    catch (...)
+    {
+        throw Poco::RuntimeException(std::string(what) + " failed");
+    }
+}
+
+/// Tells every account event listener of `kind` for `user`, in the unit of work that makes the change.
+void tell(sdk::Transaction& transaction, const ServiceRegistry& services, sdk::AccountEvent::Kind kind,
+          const User& user, Poco::Int64 timestamp)
+{
+    sdk::AccountEvent event;
+    event.kind = kind;
+    event.timestamp = timestamp;
+    event.userId = user.id;
+    event.username = user.username;
+    event.email = user.email;
+    event.phoneNumber = user.phoneNumber;
+    event.locale = user.locale;
+    for (const auto& listener : services.findAll<sdk::AccountEventListener>(sdk::AccountEventListener::prefix))
+        inPluginCode("an account event listener", [&] { listener->accountChanged(transaction, event); });
+}
+
 void addHostRoute(RouteTable& table, const std::string& method, const std::string& path, sdk::Route::Auth auth,
           sdk::RequestHandler handler)
 {
@@ -297,12 +349,16 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
         throw ApiError::weakPassword();
 
     const std::string hash = _d.passwords.hash(newPassword);
+    const auto services = _d.services.current();
     const ForgetCachedPrincipals forget{_d.sessions}; // once the change is in (or may be)
     _d.storage.write([&](sdk::Transaction& transaction) {
         if (sudo) // spent with the change it authorises: a replay, or a second change, is refused
             _d.sessions.spendSudoToken(transaction, sudo->tokenId, sudo->expiresAt);
         _d.users.setPasswordHash(transaction, principal.userId, hash);
         _d.sessions.revokeOthers(transaction, principal.userId, principal.sessionId);
+        // The notice goes out with the change or not at all.
+        if (const auto user = _d.users.find(transaction, principal.userId))
+            tell(transaction, *services, sdk::AccountEvent::Kind::PasswordChanged, *user, _d.clock.now());
     });
     _d.audit.record("password_changed", principal.userId, Poco::JSON::Object());
 }
@@ -317,43 +373,14 @@ void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& respo
         // First: a plugin's unit that writes about this user waits, then finds the account gone.
         transaction.lock(sdk::userLockKey(principal.userId));
         _d.sessions.spendSudoToken(transaction, sudo.tokenId, sudo.expiresAt);
+        const auto user = _d.users.find(transaction, principal.userId);
         for (const auto& owner : services->findAll<sdk::UserDataOwner>(sdk::UserDataOwner::prefix))
-        {
-            try
-            {
-                owner->eraseUser(transaction, principal.userId);
-            }
-            catch (const sdk::StorageUnavailable& error)
-            {
-                throw sdk::StorageUnavailable(error.why()); // 503: the database, not the plugin
-            }
-            // Copied into host types while the plugin is held: a deadlock stays one the unit runs again
-            // for, a conflict stays a conflict.
-            catch (const RetryableStorageError& error)
-            {
-                throw RetryableStorageError(error.what());
-            }
-            catch (const sdk::StorageConflict& error)
-            {
-                throw sdk::StorageConflict(error.what());
-            }
-            catch (const sdk::StorageError& error)
-            {
-                throw sdk::StorageError(error.what());
-            }
-            catch (const std::exception& error)
-            {
-                // Copied into a host type while the registry still holds the plugin loaded.
-                throw Poco::RuntimeException(std::string("erasing a user's plugin data failed: ") + error.what());
-            }
-            catch (...)
-            {
-                throw Poco::RuntimeException("erasing a user's plugin data failed");
-            }
-        }
+            inPluginCode("erasing a user's plugin data", [&] { owner->eraseUser(transaction, principal.userId); });
         _d.sessions.removeAll(transaction, principal.userId);
         _d.passwordGuard.forget(transaction, principal.userId);
         _d.users.remove(transaction, principal.userId);
+        if (user)
+            tell(transaction, *services, sdk::AccountEvent::Kind::AccountDeleted, *user, _d.clock.now());
     });
     _d.audit.record("user_deleted", principal.userId, Poco::JSON::Object());
 }

@@ -53,29 +53,40 @@ std::string UserStore::create(const User& given)
     return id;
 }
 
+namespace
+{
+std::optional<User> findIn(sdk::Transaction& transaction, const std::string& column, const std::string& value)
+{
+    const sdk::Result result = transaction.execute(
+        "SELECT id, username, email, phone_number, password_hash, locale, status, created_at FROM users WHERE " +
+            column + " = $1",
+        {Value(value)});
+    if (result.empty())
+        return std::nullopt;
+    const sdk::Row& row = result.front();
+    User user;
+    user.id = row.text(0);
+    user.username = row.text(1);
+    user.email = row.text(2);
+    user.phoneNumber = row.text(3);
+    user.passwordHash = row.text(4);
+    user.locale = row.text(5);
+    user.status = row.text(6);
+    user.createdAt = row.integer(7);
+    return user;
+}
+} // namespace
+
 std::optional<User> UserStore::findWhere(const std::string& column, const std::string& value)
 {
     std::optional<User> found;
-    _storage.read([&](sdk::Transaction& transaction) {
-        const sdk::Result result = transaction.execute(
-            "SELECT id, username, email, phone_number, password_hash, locale, status, created_at FROM users WHERE " +
-                column + " = $1",
-            {Value(value)});
-        if (result.empty())
-            return;
-        const sdk::Row& row = result.front();
-        User user;
-        user.id = row.text(0);
-        user.username = row.text(1);
-        user.email = row.text(2);
-        user.phoneNumber = row.text(3);
-        user.passwordHash = row.text(4);
-        user.locale = row.text(5);
-        user.status = row.text(6);
-        user.createdAt = row.integer(7);
-        found = std::move(user);
-    });
+    _storage.read([&](sdk::Transaction& transaction) { found = findIn(transaction, column, value); });
     return found;
+}
+
+std::optional<User> UserStore::find(sdk::Transaction& transaction, const std::string& id)
+{
+    return findIn(transaction, "id", id);
 }
 
 std::optional<User> UserStore::findById(const std::string& id) { return findWhere("id", id); }

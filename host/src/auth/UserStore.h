@@ -39,6 +39,8 @@ public:
     std::string create(const User& user);
 
     std::optional<User> findById(const std::string& id);
+    /// The same, inside a unit of work.
+    std::optional<User> find(sdk::Transaction& transaction, const std::string& id);
 
     /// `field` is one of "username", "email" (found in any letter case), "phone_number".
     std::optional<User> findByLogin(const std::string& field, const std::string& value);

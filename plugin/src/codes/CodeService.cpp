@@ -274,6 +274,30 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
     throw ApiError::invalidVerificationCode();
 }
 
+void AccountNotices::accountChanged(sdk::Transaction& transaction, const sdk::AccountEvent& event)
+{
+    const char* kind = nullptr;
+    switch (event.kind)
+    {
+    case sdk::AccountEvent::Kind::PasswordChanged: kind = kinds::passwordChanged; break;
+    case sdk::AccountEvent::Kind::AccountDeleted: kind = kinds::accountDeleted; break;
+    }
+    if (!kind || !_emailOn || event.email.empty())
+        return;
+    OutboxMessage message;
+    message.id = newId();
+    message.kind = kind;
+    message.userId = event.userId;
+    message.channel = "email";
+    message.destination = event.email;
+    message.destinationMasked = sdk::AuditLog::mask(event.email);
+    message.locale = event.locale == "zh" ? "zh" : "en";
+    message.expiresAt = event.timestamp + lifetimeSeconds;
+    _outbox->enqueue(transaction, message, event.timestamp);
+    if (_wake)
+        _wake();
+}
+
 void ReauthenticationUserData::eraseUser(sdk::Transaction& transaction, const std::string& userId)
 {
     transaction.execute("DELETE FROM verification_codes WHERE user_id = $1", {Value(userId)});

@@ -49,6 +49,29 @@ private:
     std::function<void()> _queued;
 };
 
+/// The account notices (SPEC section 6): after a password change and after an account deletion, an email
+/// to the account's bound address, in its language, with no secret in it. Written to the outbox inside
+/// the host's unit of work that makes the change, so a change that commits has its notice and one that
+/// fails has none, and delivered like a code, retried for a day. Nothing for an account without an
+/// email address, or while the email channel is off.
+class AccountNotices : public sdk::AccountEventListener
+{
+public:
+    static constexpr Poco::Int64 lifetimeSeconds = 86400;
+
+    AccountNotices(std::shared_ptr<Outbox> outbox, bool emailOn, std::function<void()> wake)
+        : _outbox(std::move(outbox)), _emailOn(emailOn), _wake(std::move(wake))
+    {
+    }
+
+    void accountChanged(sdk::Transaction& transaction, const sdk::AccountEvent& event) override;
+
+private:
+    std::shared_ptr<Outbox> _outbox;
+    bool _emailOn;
+    std::function<void()> _wake;
+};
+
 /// Erases the plugin's rows of a deleted user.
 class ReauthenticationUserData : public sdk::UserDataOwner
 {

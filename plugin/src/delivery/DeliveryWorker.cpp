@@ -152,29 +152,49 @@ void DeliveryWorker::deliver(OutboxMessage& message, Decided& decided)
         decide(DeliveryOutcome{nullptr, DeliveryOutcome::Kind::Final, status, why, 0}, event);
     };
 
-    if (now >= message.expiresAt || message.sealedCode.empty())
-        return finish("expired", "delivery_expired", "the code expired before delivery");
+    const bool notice = message.kind != kinds::code;
+    if (notice)
+        fields.set("kind", message.kind);
+    if (now >= message.expiresAt || (!notice && message.sealedCode.empty()))
+        return finish("expired", "delivery_expired",
+                      notice ? "the notice expired before delivery" : "the code expired before delivery");
     // A code replaced, spent or burned meanwhile is not worth a message: as of the claim, and again just
     // before the send once the claim is older than recheckMillis (earlier messages of the batch were
-    // slow), so an account deleted or a code replaced during a slow batch gets nothing.
-    if (message.codeState != "live" ||
-        (_context.clock().nowMillis() - decided.claimedAt >= recheckMillis && _outbox->codeState(message.codeId) != "live"))
+    // slow), so an account deleted or a code replaced during a slow batch gets nothing. A notice has no
+    // code, and is sent whatever became of the account: that is what it is about.
+    if (!notice && (message.codeState != "live" || (_context.clock().nowMillis() - decided.claimedAt >= recheckMillis &&
+                                                    _outbox->codeState(message.codeId) != "live")))
         return finish("cancelled", "delivery_cancelled", "the code is no longer live");
     auto notifier = _notifiers.find(message.channel);
     if (notifier == _notifiers.end())
         return finish("failed", "delivery_failed", "no notifier for channel " + message.channel);
-    std::string code;
-    try
+    sdk::Message rendered;
+    if (notice)
     {
-        code = sdk::crypto::aesGcmOpen(_outboxKey, sdk::crypto::base64UrlDecode(message.sealedCode), message.id);
+        auto text = _templates.renderNotice(message.kind, message.locale);
+        if (!text) // written by a newer build, still starting during a reload: it will know the kind
+        {
+            const Poco::Int64 next = _context.clock().now() + 60;
+            fields.set("retry_at", next);
+            return decide(DeliveryOutcome{nullptr, DeliveryOutcome::Kind::Retry, "", "unknown kind " + message.kind, next},
+                          "delivery_retry");
+        }
+        rendered = std::move(*text);
     }
-    catch (const Poco::Exception&)
+    else
     {
-        // Sealed under another key (rotated without draining the outbox): it can never be sent.
-        return finish("failed", "delivery_failed", "the sealed code does not open with the current key");
+        std::string code;
+        try
+        {
+            code = sdk::crypto::aesGcmOpen(_outboxKey, sdk::crypto::base64UrlDecode(message.sealedCode), message.id);
+        }
+        catch (const Poco::Exception&)
+        {
+            // Sealed under another key (rotated without draining the outbox): it can never be sent.
+            return finish("failed", "delivery_failed", "the sealed code does not open with the current key");
+        }
+        rendered = _templates.render(message.channel, message.locale, code, _settings.codeTtl / 60);
     }
-
-    sdk::Message rendered = _templates.render(message.channel, message.locale, code, _settings.codeTtl / 60);
     rendered.id = message.id;
     rendered.to = message.destination;
     // A claim more than half used (earlier messages of the batch were slow) may be taken over soon:

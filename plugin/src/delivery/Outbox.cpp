@@ -21,19 +21,19 @@ void Outbox::enqueue(sdk::Transaction& transaction, const OutboxMessage& message
 {
     transaction.execute(
         "INSERT INTO outbox(id, code_id, user_id, channel, destination, destination_masked, locale, payload, "
-        "status, attempts, next_attempt_at, lease_until, expires_at, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, 0, $10, $11, $12)",
+        "status, attempts, next_attempt_at, lease_until, expires_at, created_at, updated_at, kind) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, 0, $10, $11, $12, $13)",
         {Value(message.id), Value(message.codeId), Value(message.userId), Value(message.channel),
          Value(message.destination), Value(message.destinationMasked), Value(message.locale),
          Value(message.sealedCode), Value(timestamp), Value(message.expiresAt), Value(timestamp),
-         Value(timestamp)});
+         Value(timestamp), Value(message.kind)});
 }
 
 void Outbox::cancelUnsent(sdk::Transaction& transaction, const std::string& userId, Poco::Int64 timestamp)
 {
     transaction.execute(
         "UPDATE outbox SET status = 'cancelled', payload = NULL, destination = '', updated_at = $1 "
-        "WHERE user_id = $2 AND status IN ('pending', 'sending')",
+        "WHERE user_id = $2 AND status IN ('pending', 'sending') AND kind = 'code'",
         {Value(timestamp), Value(userId)});
 }
 
@@ -58,7 +58,7 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
                     ") RETURNING id, code_id, user_id, channel, destination, destination_masked, locale, "
                     "payload, attempts, expires_at, "
                     "(SELECT state FROM verification_codes WHERE verification_codes.id = outbox.code_id), "
-                    "next_attempt_at",
+                    "next_attempt_at, kind",
                 {Value(lease), Value(timestamp), Value(timestamp), Value(timestamp), Value(limit)});
             for (const sdk::Row& row : rows.rows)
             {
@@ -76,6 +76,7 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
                 message.leaseUntil = lease;
                 message.codeState = row.text(10); // "" when the code is gone
                 message.dueAt = row.integer(11);
+                message.kind = row.text(12);
                 claimed.push_back(std::move(message));
             }
         });

@@ -9,10 +9,20 @@
 namespace identity::reauth
 {
 
-/// A message in the outbox; `sealedCode` is the code under AES-256-GCM, bound to the row id.
+/// What an outbox message is: a reauthentication code, or an account notice (no code, no secret).
+namespace kinds
+{
+constexpr const char* code = "code";
+constexpr const char* passwordChanged = "password_changed";
+constexpr const char* accountDeleted = "account_deleted";
+} // namespace kinds
+
+/// A message in the outbox; `sealedCode` is the code under AES-256-GCM, bound to the row id (empty for
+/// a notice).
 struct OutboxMessage
 {
     std::string id;
+    std::string kind = kinds::code;
     std::string codeId;
     std::string userId;
     std::string channel;
@@ -56,7 +66,7 @@ public:
     /// Adds a message inside the caller's transaction.
     void enqueue(sdk::Transaction& transaction, const OutboxMessage& message, Poco::Int64 timestamp);
 
-    /// Cancels the user's messages not yet sent (their codes were replaced), also one being sent.
+    /// Cancels the user's codes not yet sent (they were replaced), also one being sent; not notices.
     void cancelUnsent(sdk::Transaction& transaction, const std::string& userId, Poco::Int64 timestamp);
 
     /// Claims up to `limit` due messages for `leaseSeconds`, in one statement. On PostgreSQL the rows are

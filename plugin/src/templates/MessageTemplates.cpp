@@ -56,6 +56,48 @@ const Texts chinese = {
     "<p>如非本人操作,请忽略本邮件并考虑修改密码。{product}不会向您索要此验证码。</p>",
     "【{product}】您的验证码是 {code},{minutes} 分钟内有效,请勿泄露。"};
 
+/// The account notices: subject, text, HTML; `{product}` only. No code, no link, nothing to act on
+/// but the advice: a notice that asks for nothing cannot be turned into phishing.
+struct Notice
+{
+    const char* subject;
+    const char* text;
+    const char* html;
+};
+
+const std::map<std::string, std::map<std::string, Notice>> notices = {
+    {"password_changed",
+     {{"en",
+       {"Your {product} password was changed",
+        "The password of your {product} account was just changed, and every other session of the account "
+        "was signed out.\n\nIf you made this change, you need do nothing.\n\nIf you did not, someone else "
+        "has access to your account: reset your password now and contact support.\n",
+        "<p>The password of your {product} account was just changed, and every other session of the account "
+        "was signed out.</p><p>If you made this change, you need do nothing.</p>"
+        "<p>If you did not, someone else has access to your account: reset your password now and contact "
+        "support.</p>"}},
+      {"zh",
+       {"您的{product}密码已修改",
+        "您的{product}账号密码刚刚被修改,该账号的其他登录会话均已退出。\n\n如是本人操作,无需处理。\n\n"
+        "如非本人操作,说明他人已能访问您的账号:请立即重置密码并联系客服。\n",
+        "<p>您的{product}账号密码刚刚被修改,该账号的其他登录会话均已退出。</p><p>如是本人操作,无需处理。</p>"
+        "<p>如非本人操作,说明他人已能访问您的账号:请立即重置密码并联系客服。</p>"}}}},
+    {"account_deleted",
+     {{"en",
+       {"Your {product} account was deleted",
+        "Your {product} account was just deleted, with its sessions and data.\n\nIf you deleted it, you "
+        "need do nothing; this is the last message we send to this address about it.\n\nIf you did not, "
+        "contact support at once.\n",
+        "<p>Your {product} account was just deleted, with its sessions and data.</p><p>If you deleted it, you "
+        "need do nothing; this is the last message we send to this address about it.</p><p>If you did not, "
+        "contact support at once.</p>"}},
+      {"zh",
+       {"您的{product}账号已注销",
+        "您的{product}账号及其登录会话和数据已被删除。\n\n如是本人操作,无需处理;这是我们就此账号发往本邮箱的最后一封邮件。"
+        "\n\n如非本人操作,请立即联系客服。\n",
+        "<p>您的{product}账号及其登录会话和数据已被删除。</p>"
+        "<p>如是本人操作,无需处理;这是我们就此账号发往本邮箱的最后一封邮件。</p><p>如非本人操作,请立即联系客服。</p>"}}}}};
+
 std::string readTemplate(const std::string& path)
 {
     Poco::FileInputStream in(path);
@@ -107,6 +149,22 @@ sdk::Message MessageTemplates::render(const std::string& channel, const std::str
     message.text = fill(texts.text, _productName, code, minutes);
     message.html = "<!DOCTYPE html><html><body>" + fill(texts.html, escapeHtml(_productName), code, minutes) +
                    "</body></html>";
+    return message;
+}
+
+std::optional<sdk::Message> MessageTemplates::renderNotice(const std::string& kind, const std::string& locale) const
+{
+    const auto texts = notices.find(kind);
+    if (texts == notices.end())
+        return std::nullopt;
+    const std::string language = locale == "zh" ? "zh" : "en";
+    const Notice& notice = texts->second.at(language);
+    sdk::Message message;
+    message.channel = "email";
+    message.locale = language;
+    message.subject = fill(notice.subject, _productName, "", 0);
+    message.text = fill(notice.text, _productName, "", 0);
+    message.html = "<!DOCTYPE html><html><body>" + fill(notice.html, escapeHtml(_productName), "", 0) + "</body></html>";
     return message;
 }
 

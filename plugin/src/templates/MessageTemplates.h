@@ -5,6 +5,7 @@
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace identity::reauth
@@ -26,6 +27,11 @@ public:
     /// `channel` is "email" or "sms"; `locale` "zh" selects Chinese, anything else English.
     sdk::Message render(const std::string& channel, const std::string& locale, const std::string& code,
                         int minutes) const;
+
+    /// The email notice of an account change (`kind` is "password_changed" or "account_deleted"), in
+    /// English or, for `locale` "zh", Chinese: built in, with the product name and no secret. Nothing for
+    /// a kind this build does not know (a newer build's).
+    std::optional<sdk::Message> renderNotice(const std::string& kind, const std::string& locale) const;
 
     struct Texts
     {

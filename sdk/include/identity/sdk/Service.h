@@ -46,4 +46,38 @@ public:
     virtual void eraseUser(Transaction& transaction, const std::string& userId) = 0;
 };
 
+/// A change to an account that its owner should hear of, as the host tells it (SDK 3.2).
+struct AccountEvent
+{
+    enum class Kind
+    {
+        PasswordChanged, ///< by the owner's session (sudo or old password); the other sessions ended
+        AccountDeleted   ///< the account and every plugin's data about it are gone with this unit of work
+    };
+    Kind kind = Kind::PasswordChanged;
+    Poco::Int64 timestamp = 0; ///< when, Unix seconds
+    std::string userId;
+    /// The account as it was, for a notice: its bound email and phone ("" when none), and its locale
+    /// ("en" or "zh"). Nothing secret.
+    std::string username;
+    std::string email;
+    std::string phoneNumber;
+    std::string locale;
+};
+
+/// Hears of changes to accounts (a plugin that sends account notices provides one). Every service whose
+/// name starts with `prefix` is called inside the host's unit of work that makes the change, after the
+/// change (and, for a deletion, after every `UserDataOwner` erased its rows): what it writes, such as
+/// an outbox row, is committed with the change or not at all, and it must not fail the change for
+/// anything but the database. Later SDK versions may add kinds: ignore those you do not know.
+class IDENTITY_SDK_API AccountEventListener : public Service
+{
+public:
+    static constexpr const char* prefix = "account-events:";
+
+    ~AccountEventListener() override;
+
+    virtual void accountChanged(Transaction& transaction, const AccountEvent& event) = 0;
+};
+
 } // namespace identity::sdk
