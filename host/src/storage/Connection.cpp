@@ -150,9 +150,10 @@ int Connection::checkpoint()
 
 namespace
 {
-/// How long a restart may wait for readers, at each of its waits: readers on an older snapshot before
-/// it copies, readers still in the WAL after. Counted from each wait's start (SQLite's call count 0), so
-/// the pages copied and the sync between (tens of milliseconds on a loaded machine) are not readers' time.
+/// How long a restart may wait for readers, counted from its first wait (SQLite's call count 0; one count
+/// runs across both waits of one checkpoint call, readers of an older snapshot before it copies and
+/// readers still in the WAL after, so restartWal copies first, with a passive checkpoint that waits for
+/// nobody: the copy and its sync, tens of milliseconds on a loaded machine, are not readers' time).
 struct ReaderWait
 {
     std::chrono::milliseconds budget;
@@ -176,9 +177,12 @@ int yieldUntil(void* argument, int calls)
 
 bool Connection::restartWal(int waitMillis)
 {
+    int walPages = 0, copied = 0;
+    const int passive = ::sqlite3_wal_checkpoint_v2(_sqlite, nullptr, SQLITE_CHECKPOINT_PASSIVE, &walPages, &copied);
+    if (passive != SQLITE_OK && passive != SQLITE_BUSY)
+        failSqlite(::sqlite3_extended_errcode(_sqlite), "checkpoint");
     ReaderWait wait{std::chrono::milliseconds(waitMillis), {}};
     ::sqlite3_busy_handler(_sqlite, &yieldUntil, &wait);
-    int walPages = 0, copied = 0;
     const int result = ::sqlite3_wal_checkpoint_v2(_sqlite, nullptr, SQLITE_CHECKPOINT_RESTART, &walPages, &copied);
     ::sqlite3_busy_timeout(_sqlite, busyTimeoutMillis); // back to every connection's handler
     if (result != SQLITE_OK && result != SQLITE_BUSY)

@@ -72,8 +72,8 @@ public:
     /// database file, or -1 when another checkpoint was running.
     int checkpoint();
     /// SQLite: starts the WAL over once every page of it is in the database file, waiting at most
-    /// `waitMillis` for readers at each of its two waits (readers of an older snapshot before it copies,
-    /// readers still in the WAL after), yielding (SQLITE_CHECKPOINT_RESTART); false when they did not. The
+    /// `waitMillis` for readers (of an older snapshot, and still in the WAL), yielding, after a passive
+    /// checkpoint has copied what it could (SQLITE_CHECKPOINT_RESTART); false when they did not. The
     /// writer calls it between batches: with readers that never pause, SQLite would otherwise append
     /// to the WAL for ever.
     bool restartWal(int waitMillis);

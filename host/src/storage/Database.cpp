@@ -376,7 +376,7 @@ void Database::restartWalIfLong()
         // Blocks the writer (this thread) for what the checkpointer has not copied yet (usually under
         // 1,000 pages; all of it when the checkpointer is failing, so the WAL stays bounded even then),
         // one sync of the database file, and at most _restartWait (20 ms, more after refusals) of
-        // readers finishing at each of its two waits (yielding, not sleeping).
+        // readers finishing (yielding, not sleeping).
         if (_writerConnection && !_writerConnection->broken() && _writerConnection->restartWal(_restartWait))
         {
             _walPages = 0;
