@@ -54,6 +54,7 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testSudoPasswordGuessesLockSudo);
     CPPUNIT_TEST(testPbkdf2HashIsReplacedByArgon2idAtSignIn);
     CPPUNIT_TEST(testEverySignInSpendsOneHashOfEachSchemeInUse);
+    CPPUNIT_TEST(testAFarCostlierSchemeIsNotSpentByEverySignIn);
     CPPUNIT_TEST(testClientsAndNamesAreKeptUnderTheRecordKey);
     CPPUNIT_TEST(testAnEmailAddressIsOneAccountInAnyLetterCase);
     CPPUNIT_TEST(testAnEmailAddressIsOneSignInNameInAnyLetterCase);
@@ -534,10 +535,16 @@ public:
         // names apart, and the password is not even checked.
         CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.44", right).status);
         CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.45", "{\"email\":\"dave@example.com\",\"password\":\"Correct-Horse-9\"}").status);
-        // A refused client's tries are not counted: the owner trying again from a new device is not
-        // locked out of that device on top of the attack.
-        for (int i = 0; i < 12; ++i)
-            CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.46", right).status);
+        // A refused client's tries count for its name like any name's: from one client, the 11th try
+        // answers 429 for each of the locked account's names and for a name nobody has alike, so the
+        // lock tells no name apart (the owner trying from a new device is locked out there like anyone).
+        for (const std::string login : {"\"username\":\"dave\"", "\"email\":\"dave@example.com\"", "\"username\":\"nobody\""})
+        {
+            const std::string body = "{" + login + ",\"password\":\"Correct-Horse-9\"}";
+            for (int i = 0; i < 10; ++i)
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(login, 401, signInFrom(server, "192.0.2.46", body).status);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(login, 429, signInFrom(server, "192.0.2.46", body).status);
+        }
         // The owner, where they signed in before, goes on; that does not lift the lock for the others...
         CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, owner, right).status);
         CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "192.0.2.44", right).status);
@@ -619,6 +626,28 @@ public:
                            CPPUNIT_ASSERT_EQUAL(
                                401, _server->post("/auth/v1/signin", "{\"username\":\"nobody\",\"password\":\"x\"}").status);
                        }));
+    }
+
+    void testAFarCostlierSchemeIsNotSpentByEverySignIn()
+    {
+        // One account whose hash was made at 1 GiB and 16 passes (within what may be configured), or with
+        // 10 million PBKDF2 rounds: were it spent by every sign-in, each sign-in of any name would cost
+        // a gigabyte and seconds. (The hashes are only their schemes: nothing here verifies them.)
+        const std::string tail = "$" + std::string(22, 'A') + "$" + std::string(43, 'A');
+        _server->createUser("carol", "carol@example.com", "");
+        _server->createUser("erin", "erin@example.com", "");
+        _server->server().database().write([&](sdk::Transaction& transaction) {
+            transaction.execute("UPDATE users SET password_hash = $1 WHERE username = 'carol'",
+                                {sdk::Value("$argon2id$v=19$m=1048576,t=16,p=1" + tail)});
+            transaction.execute("UPDATE users SET password_hash = $1 WHERE username = 'erin'",
+                                {sdk::Value("pbkdf2-sha256$10000000" + tail)});
+        });
+        _server->clock().advanceSeconds(host::PasswordSchemes::refreshSeconds);
+        const auto hashes = hashesOf([&] {
+            CPPUNIT_ASSERT_EQUAL(401, _server->post("/auth/v1/signin", "{\"username\":\"nobody\",\"password\":\"x\"}").status);
+        });
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), hashes.first);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), hashes.second);
     }
 
     void testClientsAndNamesAreKeptUnderTheRecordKey()

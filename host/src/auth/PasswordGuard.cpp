@@ -124,29 +124,30 @@ PasswordGuard::Attempt PasswordGuard::beginSignIn(const std::string& field, cons
                                   {Value(userId), Value(attempt.client)})
                          .empty();
             // Locked for every client that never signed in: this one is refused unchecked, so nothing is
-            // guessed and nothing counted, for the account nor for this client (the owner's own tries
-            // from a new device must not lock them out on top of the attack).
+            // guessed, and the account's count takes nothing (the owner's own tries from a new device must
+            // not prolong the attack's lock).
             const sdk::Result lock = transaction.execute(
                 "SELECT locked_until FROM password_failures WHERE subject = $1", {Value(accountSubject(userId))});
             refused = !known && !lock.empty() && lock.front().integer(0) > timestamp;
         }
-        if (refused)
-            return;
+        // The name's count for this client takes its place all the same, as it does for a name without
+        // an account: were a refused name never locked for this client, it would answer 401 where every
+        // other name answers 429, and tell which names are the locked account's.
         named = take(transaction, name, _limits.failuresBeforeLock, timestamp);
-        if (!named.taken || userId.empty())
+        if (refused || !named.taken || userId.empty())
             return;
         account = take(transaction, accountSubject(userId), _limits.accountFailuresBeforeLock, timestamp);
     });
-    if (refused)
-    {
-        attempt.refused = true;
-        return attempt; // no place taken: succeeded() is never called for it
-    }
     if (!named.taken)
         throw sdk::ApiError::resourceExhausted(static_cast<int>(named.lockedUntil - timestamp));
     attempt.subjects.push_back(name);
     if (named.lockedNow)
         recordLock("client", userId, named.lockedUntil, timestamp);
+    if (refused)
+    {
+        attempt.refused = true; // succeeded() is never called for it: its place counts as a failure
+        return attempt;
+    }
     if (userId.empty())
         return attempt;
     if (account.taken)

@@ -33,8 +33,10 @@ struct PasswordLimits
 /// Across every name and client an account has a second count (`accountFailuresBeforeLock`, NIST SP
 /// 800-63B's ceiling of 100 by default), against guessing spread over many addresses. Once it is
 /// reached, sign-in from a client that never signed in to the account is refused *silently* (401, the
-/// password is not checked, the time of a check is spent), while clients that have signed in before
-/// (known clients) go on: the owner keeps their account, and the lock is no oracle.
+/// password is not checked, the time of a check is spent; its place in the name's count for the client
+/// is taken as for any name, so a name of the locked account locks with 429 like every other), while
+/// clients that have signed in before (known clients) go on: the owner keeps their account, and the
+/// lock is no oracle.
 ///
 /// Sudo with `password` and the `old_password` of a change are checked by a signed-in session; they
 /// share one count per account (`user:<id>`), locked with 429 like a sign-in name.

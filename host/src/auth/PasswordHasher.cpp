@@ -73,6 +73,16 @@ std::string PasswordHasher::schemeOf(const std::string& encoded)
     return {};
 }
 
+double PasswordHasher::costOf(const std::string& scheme)
+{
+    if (startsWith(scheme, pbkdf2Prefix))
+        return 0.19 * std::stod(scheme.substr(std::char_traits<char>::length(pbkdf2Prefix)));
+    unsigned memory = 0, passes = 0;
+    if (std::sscanf(scheme.c_str(), "$argon2id$v=19$m=%u,t=%u,", &memory, &passes) != 2)
+        return 0;
+    return static_cast<double>(memory) * passes;
+}
+
 std::string PasswordHasher::scheme() const
 {
     if (_settings.algorithm == "pbkdf2-sha256")
@@ -150,8 +160,10 @@ bool PasswordHasher::needsRehash(const std::string& encoded) const
                                                 static_cast<std::size_t>(_settings.argon2MemoryKib) * 1024) != 0;
     Poco::StringTokenizer parts(encoded, "$");
     int iterations = 0;
+    // Any other count, more rounds included: a count above the configured one costs every sign-in
+    // more, or is left out of the schemes they spend (PasswordSchemes).
     return !startsWith(encoded, pbkdf2Prefix) || parts.count() != 4 ||
-           !Poco::NumberParser::tryParse(parts[1], iterations) || iterations < _settings.pbkdf2Iterations;
+           !Poco::NumberParser::tryParse(parts[1], iterations) || iterations != _settings.pbkdf2Iterations;
 }
 
 void PasswordHasher::spend(const std::string& password, const std::string& scheme) const

@@ -37,11 +37,24 @@ bool PasswordSchemes::read(std::vector<std::string>& schemes)
         return false;
     }
     const std::string configured = _hasher.scheme();
+    const double ceiling = maximumCostRatio * PasswordHasher::costOf(configured);
     std::vector<std::string> others;
+    std::size_t costly = 0;
     for (const std::string& scheme : found)
         // Only schemes a hash can be verified in: a refused one costs nothing to verify either.
         if (scheme != configured && PasswordHasher::schemeOf(scheme) == scheme)
-            others.push_back(scheme);
+        {
+            if (PasswordHasher::costOf(scheme) <= ceiling)
+                others.push_back(scheme);
+            else
+                ++costly;
+        }
+    if (costly > 0)
+        Poco::Logger::get("identity.host")
+            .warning("accounts hold password hashes of %z schemes costing more than %d times the configured one; "
+                     "sign-ins do not spend them, so those accounts can be told apart by their sign-in time until "
+                     "they sign in again (which replaces their hash)",
+                     costly, static_cast<int>(maximumCostRatio));
     std::sort(others.begin(), others.end());
     if (others.size() > maximumOthers)
         Poco::Logger::get("identity.host")

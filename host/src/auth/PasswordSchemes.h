@@ -19,13 +19,17 @@ namespace identity::host
 ///
 /// Read from `users` at start and again at most every `refreshSeconds` (by one request, the others
 /// going on with the schemes read before): a scheme only appears through a configuration change, and
-/// one that has gone costs time, not secrecy, until the next read. At most `maximumOthers` schemes
-/// besides the configured one are spent (the first in their text's order), so that a sign-in costs at
-/// most four hashes; accounts of a further scheme answer in a time of their own, and the log says so.
+/// one that has gone costs time, not secrecy, until the next read. Only schemes that cost at most
+/// `maximumCostRatio` times the configured one are spent (PBKDF2 at 600,000 rounds, about 3 times
+/// Argon2id's default, is), and at most `maximumOthers` of them (the first in their text's order), so
+/// that one account with a far costlier hash (m = 512 MiB, or 10 million rounds) cannot make every
+/// sign-in pay for it: a sign-in costs at most 1 + 3 × 4 configured hashes. Accounts of a scheme left
+/// out answer in a time of their own until their next sign-in replaces their hash, and the log says so.
 class PasswordSchemes
 {
 public:
     static constexpr std::size_t maximumOthers = 3;
+    static constexpr double maximumCostRatio = 4;
     static constexpr Poco::Int64 refreshSeconds = 300;
 
     PasswordSchemes(UserStore& users, const PasswordHasher& hasher, const sdk::Clock& clock);
