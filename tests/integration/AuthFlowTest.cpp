@@ -1,6 +1,7 @@
 // The host's own endpoints: sign-in, refresh, revoke, sign-out, me, sudo, password change, deletion.
 #include "support/TestServer.h"
 
+#include "app/HostAuditLog.h"
 #include "auth/PasswordGuard.h"
 #include "auth/PasswordHasher.h"
 #include "auth/PasswordSchemes.h"
@@ -56,6 +57,7 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testEverySignInSpendsOneHashOfEachSchemeInUse);
     CPPUNIT_TEST(testAFarCostlierSchemeIsNotSpentByEverySignIn);
     CPPUNIT_TEST(testClientsAndNamesAreKeptUnderTheRecordKey);
+    CPPUNIT_TEST(testAnotherRecordKeyOnTheDatabaseIsReported);
     CPPUNIT_TEST(testAnEmailAddressIsOneAccountInAnyLetterCase);
     CPPUNIT_TEST(testAnEmailAddressIsOneSignInNameInAnyLetterCase);
     CPPUNIT_TEST(testPruningDropsEndedSessionsAndQuietUnknownNames);
@@ -648,6 +650,23 @@ public:
         });
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), hashes.first);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), hashes.second);
+    }
+
+    void testAnotherRecordKeyOnTheDatabaseIsReported()
+    {
+        // The server recorded its key's fingerprint at start; another instance (or a restart) with
+        // another key would no longer match its records, and is told so; the same key is not.
+        host::HostAuditLog audit;
+        const auto guard = [&](const std::string& key) {
+            return host::PasswordGuard(_server->server().database(), _server->clock(), audit, host::PasswordLimits{}, key);
+        };
+        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM key_fingerprints"));
+        const std::string other(32, 'o');
+        CPPUNIT_ASSERT(!guard(other).checkRecordKey());
+        CPPUNIT_ASSERT(guard(other).checkRecordKey()); // now the one on record
+        CPPUNIT_ASSERT(!guard(std::string(32, 'p')).checkRecordKey());
+        // Only a fingerprint is kept, never the key.
+        CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM key_fingerprints WHERE fingerprint LIKE '%pppp%'"));
     }
 
     void testClientsAndNamesAreKeptUnderTheRecordKey()

@@ -130,6 +130,7 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         *_database, _clock, _audit,
         PasswordLimits{_settings.failuresBeforeLock, _settings.lockSeconds, _settings.accountFailuresBeforeLock},
         _secrets->resolve("passwords.record_key", _settings.passwordRecordKey));
+    _passwordGuard->checkRecordKey();
     _authenticator = std::make_unique<Authenticator>(*_tokens, *_sessions);
     _endpoints = std::make_unique<AuthEndpoints>(AuthEndpoints::Dependencies{
         *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_passwordSchemes, *_database, _random, _clock, _audit, _services,

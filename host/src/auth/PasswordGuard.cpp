@@ -3,6 +3,7 @@
 #include "identity/sdk/ApiError.h"
 #include "identity/sdk/Crypto.h"
 
+#include <Poco/Logger.h>
 #include <Poco/Net/IPAddress.h>
 
 #include <algorithm>
@@ -32,6 +33,31 @@ PasswordGuard::PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk
         throw Poco::InvalidArgumentException(
             "passwords.failures_before_lock must be 1 to 100, passwords.account_failures_before_lock from "
             "failures_before_lock to 100, and passwords.lock_seconds at least 1");
+}
+
+bool PasswordGuard::checkRecordKey()
+{
+    const std::string fingerprint =
+        sdk::crypto::toHex(sdk::crypto::hmacSha256(_recordKey, "identity record key fingerprint v1"));
+    std::string stored;
+    _storage.write([&](sdk::Transaction& transaction) {
+        const sdk::Result found = transaction.execute(
+            "SELECT fingerprint FROM key_fingerprints WHERE name = 'passwords.record_key'");
+        stored = found.empty() ? std::string() : found.front().text(0);
+        if (stored != fingerprint)
+            transaction.execute("INSERT INTO key_fingerprints(name, fingerprint, updated_at) "
+                                "VALUES ('passwords.record_key', $1, $2) "
+                                "ON CONFLICT (name) DO UPDATE SET fingerprint = $1, updated_at = $2",
+                                {Value(fingerprint), Value(_clock.now())});
+    });
+    if (stored.empty() || stored == fingerprint)
+        return true;
+    Poco::Logger::get("identity.host")
+        .warning("passwords.record_key is not the key this database's sign-in records were made with: known "
+                 "clients and per-name guessing counts made under the other key are no longer matched (an "
+                 "owner's known devices are forgotten while their account is locked). Every instance on one "
+                 "database needs the same key; if this is a rotation, nothing more is needed");
+    return false;
 }
 
 std::string PasswordGuard::clientKey(const std::string& address)

@@ -59,6 +59,12 @@ public:
     PasswordGuard(sdk::Storage& storage, const sdk::Clock& clock, sdk::AuditLog& audit, PasswordLimits limits,
                   std::string recordKey);
 
+    /// Compares the record key with the one the database's records were made under (its fingerprint in
+    /// `key_fingerprints`), and records this one. Returns false, with a warning in the log, when they
+    /// differ: another instance on the database has another key, or the key was changed, and the known
+    /// clients and per-name counts made under the other key are no longer matched.
+    bool checkRecordKey();
+
     /// The key of a client address: the address itself, an IPv6 address by its /64 (one subscriber's
     /// usual allocation), an IPv4-mapped IPv6 address as IPv4.
     static std::string clientKey(const std::string& address);
