@@ -1,6 +1,7 @@
 #include "ReauthenticatePlugin.h"
 
 #include "ReauthenticateHandler.h"
+#include "delivery/OutboxCommands.h"
 #include "delivery/DeliveryReportHandler.h"
 #include "notifiers/KannelSmsNotifier.h"
 #include "notifiers/LogNotifier.h"
@@ -97,7 +98,12 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
                                if (auto running = worker.lock())
                                    running->wake();
                            }));
-    _worker->start();
+    context.provideService(std::string(sdk::AdminCommand::prefix) + "outbox list", std::make_shared<OutboxList>(_outbox));
+    context.provideService(std::string(sdk::AdminCommand::prefix) + "outbox retry",
+                           std::make_shared<OutboxRetry>(_outbox, context.clock()));
+    // Loaded for an operator's command: no delivery from this process.
+    if (context.serving())
+        _worker->start();
 }
 
 void ReauthenticatePlugin::stop()

@@ -22,6 +22,7 @@ Service::~Service() = default;
 CodeVerifier::~CodeVerifier() = default;
 UserDataOwner::~UserDataOwner() = default;
 AccountEventListener::~AccountEventListener() = default;
+AdminCommand::~AdminCommand() = default;
 Notifier::~Notifier() = default;
 Clock::~Clock() = default;
 Storage::~Storage() = default;

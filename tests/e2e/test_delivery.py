@@ -765,6 +765,94 @@ class SmtpBackAfterOutageTest(DeliveryTestCase):
 
 
 # ---------------------------------------------------------------------------------------------
+# 4b. The operator sees the message stuck behind a down SMTP server (`outbox list`), and once the
+#     server is back sends it at once (`outbox retry`) instead of after its backoff
+
+class OutboxCommandsTest(DeliveryTestCase):
+    host_name = "delivery-outbox-commands"
+    PASSWORD = "0utb0x-Passw0rd!"
+    EMAIL = "olga.outbox@example.com"
+    BACKOFF_LEFT = 10  # seconds the message must still have to wait when the server comes back
+
+    @classmethod
+    def start_peers(cls):
+        cls.smtp_port = free_port()  # nothing listens there yet: connections are refused
+
+    @classmethod
+    def host_defines(cls, host_port):
+        defines = smtp_defines(cls.smtp_port, "starttls")
+        defines[P + "delivery.max_backoff_seconds"] = "3600"  # 1, 2, 4, 8, 16 s … between attempts
+        return defines
+
+    @classmethod
+    def create_users(cls):
+        cls.host.create_user("olga", cls.PASSWORD, cls.EMAIL)
+
+    def command(self, *args):
+        done = subprocess.run(self.host.command(self.host.name + "-cli", *args), cwd=self.host.tmp,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
+
+    @staticmethod
+    def epoch(iso):
+        return time.mktime(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+
+    def listed(self, message_id):
+        code, out, err = self.command("outbox", "list")
+        self.assertEqual(code, 0, err)
+        rows = [r for r in json.loads(out) if r["id"] == message_id]
+        return rows[0] if rows else None
+
+    def test_outbox_list_shows_the_stuck_message_and_retry_sends_it_once_the_server_is_back(self):
+        token = self.signin(self.PASSWORD, username="olga")["access_token"]
+        message_id = self.request_code(token, "email_code")
+        # Failed attempts back off until the next one is far enough away to tell a retry from it.
+        state = {}
+
+        def backed_off():
+            state["row"] = self.listed(message_id)
+            return (state["row"] is not None and state["row"]["last_error"]
+                    and self.epoch(state["row"]["next_attempt_at"]) - time.time() >= self.BACKOFF_LEFT)
+        wait_for(backed_off, 60, "the message backed off for %d s" % self.BACKOFF_LEFT, lambda: repr(state),
+                 interval=0.5)
+        row = state["row"]
+        self.assertEqual(row["status"], "pending")
+        self.assertEqual(row["kind"], "code")
+        self.assertEqual(row["channel"], "email")
+        self.assertEqual(row["destination"], "o***@example.com")
+        self.assertGreaterEqual(row["attempts"], 4)
+        code, out, _ = self.command("outbox", "list", "--status=all")
+        self.assertEqual(code, 0)
+        self.assertNotIn(self.EMAIL, out)  # masked, and never the code: it is only in the sealed payload
+        code, table, _ = self.command("outbox", "list", "--format=table")
+        self.assertEqual(code, 0)
+        self.assertEqual(table.splitlines()[0].split()[:3], ["ID", "KIND", "USER_ID"])
+        self.assertIn(message_id, table)
+        self.assertEqual(self.command("outbox", "list", "--status=nonsense")[0], 64)
+        scheduled = self.epoch(row["next_attempt_at"])
+
+        smtp = SmtpPeer(self.work, mode="starttls", port=self.smtp_port, name="smtp-retry")
+        self.peers.append(smtp)
+        smtp.start()
+        code, out, err = self.command("outbox", "retry", "--id=" + message_id)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([r["id"] for r in json.loads(out)], [message_id])
+        wait_for(smtp.messages, scheduled - time.time() - 2, "the retried message before its backoff ended",
+                 lambda: "stats %r; host log: %s" % (smtp.stats(), self.host_log(1500)))
+        self.assertLess(time.time(), scheduled, "sent by its own backoff, not by the retry")
+        self.wait_for_row(message_id, lambda r: r["status"] == "delivered", "outbox row delivered")
+        raw, _ = smtp.message(smtp.messages()[0])
+        self.assertCodeWorksOnce(token, e2e.single_code(e2e.parse_mail(raw)[1]))
+        # Delivered: nothing left to retry, and the command says why.
+        code, _, err = self.command("outbox", "retry", "--id=" + message_id)
+        self.assertEqual(code, 64)
+        self.assertIn("delivered", err)
+        self.assertEqual(self.command("outbox", "retry", "--id=nothing-has-this-id")[0], 64)
+        self.assertEqual(self.command("outbox", "retry", "--status=all")[0], 64)  # not an option of retry
+        smtp.stop()
+
+
+# ---------------------------------------------------------------------------------------------
 # 5. SMTP down for longer than the code lives: never sent, recorded as expired (~65 s)
 
 class SmtpDownPastLifetimeTest(DeliveryTestCase):

@@ -944,6 +944,25 @@ class AdminCommandsTest(HostTestCase):
                          401)
         self.assertEqual(self.run_command("user", "disable", "--username=nobody")[0], 67)
 
+    def test_user_delete_erases_the_account_and_the_serving_host_sends_its_notice(self):
+        self.host.create_user("judith", self.PASSWORD, "judith@example.com")
+        token = record_credentials(self.assertOk(self.call("POST", "/auth/v1/signin",
+                                                           body={"username": "judith", "password": self.PASSWORD})))["access_token"]
+        before = self.host.mail_files()
+        code, out, err = self.run_command("user", "delete", "--username=judith")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(json.loads(out)[0]["status"], "deleted")
+        wait_for(lambda: self.call("GET", "/auth/v1/user/me", token=token).status == 401, 5,
+                 "the deleted user's access token refused")
+        self.assertEqual(self.call("POST", "/auth/v1/signin", body={"username": "judith", "password": self.PASSWORD}).status,
+                         401)
+        # The command loads the plugins without serving: the notice it queued goes out from the host.
+        headers, text, _ = parse_mail(self.host.wait_for_mail(before))
+        self.assertIn("judith@example.com", headers["To"])
+        self.assertIn("was just deleted", text)
+        self.assertEqual(self.run_command("user", "delete", "--username=judith")[0], 67)
+        self.assertEqual(self.run_command("user", "delete")[0], 64)
+
     def test_migrate_status_and_up_on_a_new_database(self):
         database = os.path.join(self.host.tmp, "new.db")
         define = "--define=storage.url=sqlite:" + database

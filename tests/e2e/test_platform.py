@@ -385,6 +385,15 @@ class StartupValidationTest(unittest.TestCase):
         stderr = done.stderr.decode("utf-8", "replace")
         self.assertIn("server.threadz: unknown key; did you mean 'threads'?", stderr)
         self.assertIn("plugins.reauthenticate.config.code_ttl", stderr)
+        # The host's secrets as start-up resolves them: unset, with nothing to generate them, stops it.
+        done = self.run_host("--define=secrets.generate=false", "--define=tokens.secret=" + "t" * 32,
+                             "--define=passwords.record_key=", "config", "check")
+        self.assertEqual(done.returncode, 78, done.stdout)
+        self.assertIn("passwords.record_key", done.stderr.decode("utf-8", "replace"))
+        done = self.run_host("--define=secrets.generate=false", "--define=tokens.secret=short",
+                             "--define=passwords.record_key=" + "r" * 32, "config", "check")
+        self.assertEqual(done.returncode, 78, done.stdout)
+        self.assertNotIn("short", done.stderr.decode("utf-8", "replace").replace("shorter", ""))
 
     def test_second_host_on_a_busy_port_exits_with_a_clear_message(self):
         first = self.host

@@ -447,8 +447,10 @@ public:
         CPPUNIT_ASSERT(changedMail.find("To: <alice@example.com>") != std::string::npos);
         CPPUNIT_ASSERT(changedMail.find("reset your password now") != std::string::npos);
         assertNoSecretIn(changedMail, {code, granted.string("sudo_token"), "New-Password-7", _token});
-        CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'password_changed' "
-                                                    "AND status = 'delivered'"));
+        // Recorded as delivered once the notifier returned (just after the file landed).
+        CPPUNIT_ASSERT(waitFor([&] {
+            return _server->queryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'password_changed' AND status = 'delivered'") == 1;
+        }));
 
         const std::string sudoToken = sudoByPassword(_token, "New-Password-7");
         const HttpResult deleted =

@@ -85,6 +85,7 @@ public:
     void addMessage(const std::string&, const std::string&, const std::string&) override {}
     void provideService(const std::string&, std::shared_ptr<sdk::Service>) override {}
     std::string secret(const std::string& name) override { return "fixture secret " + name + " padded to 32 bytes"; }
+    bool serving() const override { return true; }
 
 private:
     std::string _name = "reauthenticate";

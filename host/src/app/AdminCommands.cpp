@@ -25,7 +25,7 @@ using sdk::Value;
 namespace
 {
 constexpr int exitOk = 0;
-constexpr int exitNoUser = 67; // EX_NOUSER
+constexpr int exitNoUser = AdminCommands::exitNoUser;
 
 std::string isoTime(Poco::Int64 seconds)
 {
@@ -37,7 +37,13 @@ std::string text(const Poco::JSON::Object& row, const std::string& column)
 {
     if (!row.has(column) || row.isNull(column))
         return "";
-    return row.get(column).convert<std::string>();
+    // A cell is one line of plain text: control characters (an SMTP server's reply in an error, a
+    // terminal's escape sequence in a stored value) are shown as '?'.
+    std::string value = row.get(column).convert<std::string>();
+    for (char& c : value)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            c = '?';
+    return value;
 }
 
 /// The configuration's database, its pool just big enough for one command.

@@ -33,6 +33,12 @@ public:
     /// `migrate up`: applies what is pending, with a progress line per migration on `progress`.
     int migrateUp();
 
+    /// Prints rows as one JSON document, or as a table of `columns` (one line per row, control
+    /// characters shown as '?').
+    void print(const Poco::JSON::Array::Ptr& rows, const std::vector<std::string>& columns);
+
+    static constexpr int exitNoUser = 67; // EX_NOUSER
+
 private:
     struct Owner
     {
@@ -41,7 +47,6 @@ private:
         std::string folder; ///< where a plugin's migrations are read from
     };
     std::vector<Owner> owners(bool postgres) const;
-    void print(const Poco::JSON::Array::Ptr& rows, const std::vector<std::string>& columns);
 
     const Poco::Util::AbstractConfiguration& _config;
     std::string _format;

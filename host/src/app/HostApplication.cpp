@@ -6,9 +6,12 @@
 #include "app/ConfigValidator.h"
 #include "app/IdentityServer.h"
 #include "app/JsonLogFormatter.h"
+#include "app/SecretStore.h"
 #include "support/FileWatcher.h"
 #include "support/SystemClock.h"
+#include "support/SystemRandom.h"
 
+#include "identity/sdk/Service.h"
 #include "identity/sdk/Version.h"
 
 #include <Poco/AsyncChannel.h>
@@ -19,6 +22,7 @@
 #include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
 #include <Poco/Path.h>
+#include <Poco/String.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/JSONConfiguration.h>
 #include <Poco/Util/MapConfiguration.h>
@@ -64,7 +68,10 @@ void HostApplication::defineOptions(Poco::Util::OptionSet& options)
     for (const char* field : {"username", "email", "phone", "password", "locale"})
         options.addOption(Option(field, "", std::string("user create: the user's ") + field)
                               .required(false).repeatable(false).argument("VALUE"));
-    options.addOption(Option("id", "", "user disable: the user's id").required(false).repeatable(false).argument("ID"));
+    options.addOption(Option("id", "", "user disable, user delete: the user's id; outbox retry: the message's")
+                          .required(false).repeatable(false).argument("ID"));
+    options.addOption(Option("status", "", "outbox list: unsent (default), failed or all")
+                          .required(false).repeatable(false).argument("STATUS"));
     options.addOption(Option("format", "", "output of the commands: json (default) or table")
                           .required(false).repeatable(false).argument("json|table"));
     options.addOption(Option("version", "", "print the version and exit").required(false).repeatable(false));
@@ -159,6 +166,27 @@ void HostApplication::reloadConfiguration(IdentityServer& server)
 
 int HostApplication::checkConfiguration()
 {
+    if (_configError.empty())
+    {
+        // The host's own secrets as start-up resolves them: unset with nothing to generate them, or
+        // shorter than 32 bytes, start-up would stop. (Checked, never generated nor printed.)
+        try
+        {
+            const HostSettings settings = HostSettings::read(config());
+            if (!settings.generateSecrets)
+            {
+                SystemRandom random;
+                SecretStore secrets("", false, random);
+                if (settings.signing.algorithm == "HS256")
+                    secrets.resolve("tokens.secret", settings.signing.secret);
+                secrets.resolve("passwords.record_key", settings.passwordRecordKey);
+            }
+        }
+        catch (const Poco::Exception& error)
+        {
+            _configError = error.message();
+        }
+    }
     if (_configError.empty())
     {
         std::cout << _configFile << ": valid" << std::endl;
@@ -281,6 +309,82 @@ int HostApplication::createUser()
     return EXIT_OK;
 }
 
+int HostApplication::pluginCommand(const std::vector<std::string>& args, const std::string& format)
+{
+    SystemClock clock;
+    IdentityServer server(config(), clock, false); // the plugins start no background work
+    server.loadPlugins();
+    AdminCommands printer(config(), format, std::cout, std::cerr);
+    const std::string words = Poco::cat(std::string(" "), args.begin(), args.end());
+    if (words == "user delete")
+    {
+        std::string id = _userFields["id"];
+        const std::string username = _userFields["username"];
+        if (id.empty() == username.empty())
+        {
+            std::cerr << "identity-host: user delete needs exactly one of --id and --username" << std::endl;
+            return EXIT_USAGE;
+        }
+        if (id.empty())
+            id = server.userIdOf(username);
+        if (id.empty() || !server.deleteUser(id))
+        {
+            std::cerr << "identity-host: no such user" << std::endl;
+            return AdminCommands::exitNoUser;
+        }
+        Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;
+        Poco::JSON::Object::Ptr row = new Poco::JSON::Object;
+        row->set("id", id);
+        row->set("status", "deleted");
+        rows->add(row);
+        printer.print(rows, {"id", "status"});
+        return EXIT_OK;
+    }
+    // The commands hold the plugins' code: released before the server unloads it.
+    auto commands = server.adminCommands();
+    if (words == "commands")
+    {
+        Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;
+        for (const auto& [name, command] : commands)
+        {
+            Poco::JSON::Object::Ptr row = new Poco::JSON::Object;
+            row->set("command", name);
+            row->set("summary", command->summary());
+            rows->add(row);
+        }
+        printer.print(rows, {"command", "summary"});
+        return EXIT_OK;
+    }
+    const auto command = commands.find(words);
+    if (command == commands.end())
+    {
+        std::cerr << "identity-host: unknown command '" << words << "'; see --help and `identity-host commands`"
+                  << std::endl;
+        return EXIT_USAGE;
+    }
+    std::map<std::string, std::string> options = _userFields;
+    options.erase("password");
+    options.erase("format");
+    sdk::AdminOutput output;
+    try
+    {
+        output = command->second->run(options);
+    }
+    catch (const Poco::InvalidArgumentException& error)
+    {
+        std::cerr << "identity-host: " << words << ": " << error.message() << std::endl;
+        return EXIT_USAGE;
+    }
+    catch (const std::exception& error)
+    {
+        // Here, while the plugin that threw is loaded: the exception may be of one of its types.
+        std::cerr << "identity-host: " << words << " failed: " << error.what() << std::endl;
+        return EXIT_SOFTWARE;
+    }
+    printer.print(output.rows, output.columns);
+    return EXIT_OK;
+}
+
 int HostApplication::main(const std::vector<std::string>& args)
 {
     if (_versionRequested)
@@ -295,7 +399,8 @@ int HostApplication::main(const std::vector<std::string>& args)
         help.setCommand(commandName());
         help.setUsage("[--config=FILE] [--define=KEY=VALUE…] [--format=json|table] [config check | user create "
                       "--username=… --email=… --phone=… --password=… | user list | user disable --username=…|--id=… | "
-                      "migrate status | migrate up]");
+                      "user delete --username=…|--id=… | migrate status | migrate up | commands | a command of a "
+                      "plugin, e.g. outbox list [--status=…], outbox retry [--id=…]]");
         help.setHeader("The identity host: CloudBase auth v1 compatible, with plugins.");
         help.format(std::cout);
         return EXIT_OK;
@@ -332,10 +437,7 @@ int HostApplication::main(const std::vector<std::string>& args)
                 return commands.migrateUp();
         }
         if (!args.empty())
-        {
-            std::cerr << "unknown command; see --help" << std::endl;
-            return EXIT_USAGE;
-        }
+            return pluginCommand(args, format);
         return serve();
     }
     catch (const sdk::StorageUnavailable& error)

@@ -26,6 +26,8 @@ protected:
 
 private:
     void configureLogging();
+    /// `user delete` and the commands plugins add (AdminCommand), with the plugins loaded, not serving.
+    int pluginCommand(const std::vector<std::string>& args, const std::string& format);
     int createUser();
     int serve();
 

@@ -94,7 +94,7 @@ void removeStalePrivateFolders(const std::string& temp)
 }
 } // namespace
 
-IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock)
+IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock, bool serving)
     : _config(&config, true), _settings(HostSettings::read(config)), _clock(clock)
 {
     // Outbound TLS (notifiers) fails closed: a certificate that does not verify is rejected, never
@@ -140,7 +140,7 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
                        [this](const std::string& type, const Poco::Util::AbstractConfiguration& config) {
                            return providedNotifier(type, config);
                        },
-                       [this](const PluginManifest& manifest) { migratePlugin(manifest); }});
+                       [this](const PluginManifest& manifest) { migratePlugin(manifest); }, serving});
     // Private copies of plugin libraries: a folder of this process's own (mode 0700) under $TMPDIR,
     // which must allow mapping code (not mounted noexec). Folders left by processes that died are
     // removed first.
@@ -340,6 +340,30 @@ std::vector<std::string> IdentityServer::reconfigure(Poco::AutoPtr<Poco::Util::A
         logger.warning("configuration reloaded; these changed keys take effect only after a restart: %s", list);
     }
     return restart;
+}
+
+void IdentityServer::loadPlugins()
+{
+    publish({});
+    _plugins->apply(PluginSpec::fromConfiguration(*_config));
+}
+
+bool IdentityServer::deleteUser(const std::string& id) { return _endpoints->deleteAccount(id, nullptr); }
+
+std::string IdentityServer::userIdOf(const std::string& username)
+{
+    const auto user = _users->findByLogin("username", username);
+    return user ? user->id : std::string();
+}
+
+std::map<std::string, std::shared_ptr<sdk::AdminCommand>> IdentityServer::adminCommands() const
+{
+    const auto services = _services.current();
+    std::map<std::string, std::shared_ptr<sdk::AdminCommand>> commands;
+    const std::string prefix = sdk::AdminCommand::prefix;
+    for (const auto& [name, command] : services->namedAll<sdk::AdminCommand>(prefix))
+        commands.emplace(name.substr(prefix.size()), command);
+    return commands;
 }
 
 void IdentityServer::start()

@@ -38,7 +38,8 @@ class IdentityServer
 public:
     /// Reads the configuration into HostSettings (throws Poco::Exception on a bad one), resolves
     /// secrets, opens the database and applies migrations. Nothing listens yet.
-    IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock);
+    /// `serving` false: for an operator's command, whose plugins start no background work.
+    IdentityServer(Poco::Util::AbstractConfiguration& config, const sdk::Clock& clock, bool serving = true);
     ~IdentityServer();
 
     /// Loads the enabled plugins and starts serving. In development mode (`development.enabled`) it
@@ -64,6 +65,20 @@ public:
 
     /// Creates a user (the `user create` command).
     std::string createUser(const User& user, const std::string& password);
+
+    /// Loads the enabled plugins without serving anything, for an operator's command (`user delete`,
+    /// a plugin's AdminCommand). stop(), or the destructor, unloads them.
+    void loadPlugins();
+
+    /// Deletes a user as `DELETE /auth/v1/user/me` does, plugin data and notice included (the plugins
+    /// must be loaded); false when there is no such user.
+    bool deleteUser(const std::string& id);
+
+    /// The id of the user with this username, "" when there is none.
+    std::string userIdOf(const std::string& username);
+
+    /// The operators' commands the loaded plugins add (AdminCommand), by their words ("outbox list").
+    std::map<std::string, std::shared_ptr<sdk::AdminCommand>> adminCommands() const;
 
     /// One round of pruning (the background thread runs one a minute): ended sessions and the quiet
     /// failure rows of unknown sign-in names, at most a batch of each. Returns the rows removed.

@@ -366,23 +366,33 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
 void AuthEndpoints::deleteUser(const sdk::Request& request, sdk::Response& response)
 {
     const TokenClaims sudo = requireSudo(request);
-    const sdk::Principal& principal = *request.principal();
+    deleteAccount(request.principal()->userId, &sudo);
+}
+
+bool AuthEndpoints::deleteAccount(const std::string& userId, const TokenClaims* sudo)
+{
     const auto services = _d.services.current();
     const ForgetCachedPrincipals forget{_d.sessions}; // once the deletion is in (or may be)
+    bool deleted = false;
     _d.storage.write([&](sdk::Transaction& transaction) {
         // First: a plugin's unit that writes about this user waits, then finds the account gone.
-        transaction.lock(sdk::userLockKey(principal.userId));
-        _d.sessions.spendSudoToken(transaction, sudo.tokenId, sudo.expiresAt);
-        const auto user = _d.users.find(transaction, principal.userId);
+        transaction.lock(sdk::userLockKey(userId));
+        if (sudo)
+            _d.sessions.spendSudoToken(transaction, sudo->tokenId, sudo->expiresAt);
+        const auto user = _d.users.find(transaction, userId);
+        deleted = user.has_value();
+        if (!user)
+            return; // deleted a moment ago
         for (const auto& owner : services->findAll<sdk::UserDataOwner>(sdk::UserDataOwner::prefix))
-            inPluginCode("erasing a user's plugin data", [&] { owner->eraseUser(transaction, principal.userId); });
-        _d.sessions.removeAll(transaction, principal.userId);
-        _d.passwordGuard.forget(transaction, principal.userId);
-        _d.users.remove(transaction, principal.userId);
-        if (user)
-            tell(transaction, *services, sdk::AccountEvent::Kind::AccountDeleted, *user, _d.clock.now());
+            inPluginCode("erasing a user's plugin data", [&] { owner->eraseUser(transaction, userId); });
+        _d.sessions.removeAll(transaction, userId);
+        _d.passwordGuard.forget(transaction, userId);
+        _d.users.remove(transaction, userId);
+        tell(transaction, *services, sdk::AccountEvent::Kind::AccountDeleted, *user, _d.clock.now());
     });
-    _d.audit.record("user_deleted", principal.userId, Poco::JSON::Object());
+    if (deleted)
+        _d.audit.record("user_deleted", userId, Poco::JSON::Object());
+    return deleted;
 }
 
 } // namespace identity::host

@@ -40,6 +40,12 @@ public:
 
     void addTo(RouteTable& table);
 
+    /// Deletes the account and, in the same unit of work, its sessions, its password records, every
+    /// plugin's data about it (UserDataOwner), and tells the account event listeners (its notice);
+    /// `sudo`, when given, is spent with it. False when there is no such account. DELETE /auth/v1/user/me
+    /// and `identity-host user delete` both come here.
+    bool deleteAccount(const std::string& userId, const TokenClaims* sudo);
+
 private:
     void signIn(const sdk::Request& request, sdk::Response& response);
     void refresh(const sdk::Request& request, sdk::Response& response);

@@ -44,6 +44,8 @@ struct PluginServices
     /// Applies the plugin's migrations (its manifest's `migrations`) before its library loads; throws
     /// what refuses the load.
     std::function<void(const PluginManifest&)> migrate;
+    /// False when plugins are loaded for an operator's command, not to serve.
+    bool serving = true;
 };
 
 /// The context of one plugin generation. It records the routes, services and messages the plugin adds,
@@ -63,6 +65,7 @@ public:
     sdk::SecureRandom& random() override { return _services.random; }
     sdk::Storage& storage() override { return _services.storage; }
     sdk::NotifierRegistry& notifiers() override { return _notifiers; }
+    bool serving() const override { return _services.serving; }
     void addRoute(sdk::Route route) override;
     void addMessage(const std::string& key, const std::string& english, const std::string& chinese) override;
     void provideService(const std::string& name, std::shared_ptr<sdk::Service> service) override;

@@ -44,6 +44,17 @@ public:
         return result;
     }
 
+    /// The same, with their names.
+    template <typename T>
+    std::vector<std::pair<std::string, std::shared_ptr<T>>> namedAll(const std::string& prefix) const
+    {
+        std::vector<std::pair<std::string, std::shared_ptr<T>>> result;
+        for (auto it = _entries.lower_bound(prefix); it != _entries.end() && it->first.rfind(prefix, 0) == 0; ++it)
+            if (auto service = std::dynamic_pointer_cast<T>(it->second.service))
+                result.emplace_back(it->first, std::move(service));
+        return result;
+    }
+
 private:
     std::map<std::string, Entry> _entries;
 };

@@ -2,6 +2,8 @@
 
 #include "codes/SendLimits.h"
 
+#include <Poco/Exception.h>
+
 #include <algorithm>
 
 namespace identity::reauth
@@ -196,6 +198,85 @@ std::string Outbox::report(const std::string& id)
         {
             const sdk::Result result =
                 transaction.execute("SELECT report FROM outbox WHERE id = $1", {Value(id)});
+            value = result.empty() ? std::string() : result.front().text(0);
+        });
+    return value;
+}
+
+namespace
+{
+constexpr const char* listedColumns = "id, kind, user_id, channel, destination_masked, status, last_error, attempts, "
+                                      "next_attempt_at, created_at, updated_at";
+
+std::vector<Outbox::Listed> listed(const sdk::Result& result)
+{
+    std::vector<Outbox::Listed> messages;
+    for (const sdk::Row& row : result.rows)
+    {
+        Outbox::Listed message;
+        message.id = row.text(0);
+        message.kind = row.text(1);
+        message.userId = row.text(2);
+        message.channel = row.text(3);
+        message.destinationMasked = row.text(4);
+        message.status = row.text(5);
+        message.lastError = row.text(6);
+        message.attempts = static_cast<int>(row.integer(7));
+        message.nextAttemptAt = row.integer(8);
+        message.createdAt = row.integer(9);
+        message.updatedAt = row.integer(10);
+        messages.push_back(std::move(message));
+    }
+    return messages;
+}
+} // namespace
+
+std::vector<Outbox::Listed> Outbox::list(const std::string& which, int limit)
+{
+    std::string where;
+    if (which == "unsent")
+        where = "status IN ('pending', 'sending')";
+    else if (which == "failed")
+        where = "status IN ('failed', 'expired', 'cancelled')";
+    else if (which == "all")
+        where = "1 = 1";
+    else
+        throw Poco::InvalidArgumentException("the status must be unsent, failed or all");
+    std::vector<Listed> messages;
+    _storage.read(
+        [&](sdk::Transaction& transaction)
+        {
+            messages = listed(transaction.execute(std::string("SELECT ") + listedColumns + " FROM outbox WHERE " +
+                                                      where + " ORDER BY created_at, id LIMIT $1",
+                                                  {Value(limit)}));
+        });
+    return messages;
+}
+
+std::vector<Outbox::Listed> Outbox::retryNow(const std::string& id, Poco::Int64 timestamp)
+{
+    std::vector<Listed> messages;
+    _storage.write(
+        [&](sdk::Transaction& transaction)
+        {
+            messages = listed(transaction.execute(
+                std::string("UPDATE outbox SET next_attempt_at = $1, updated_at = $1 WHERE status = 'pending' AND "
+                            "($2 = '' OR id = $2) RETURNING ") +
+                    listedColumns,
+                {Value(timestamp), Value(id)}));
+        });
+    std::sort(messages.begin(), messages.end(),
+              [](const Listed& a, const Listed& b) { return a.createdAt != b.createdAt ? a.createdAt < b.createdAt : a.id < b.id; });
+    return messages;
+}
+
+std::string Outbox::status(const std::string& id)
+{
+    std::string value;
+    _storage.read(
+        [&](sdk::Transaction& transaction)
+        {
+            const sdk::Result result = transaction.execute("SELECT status FROM outbox WHERE id = $1", {Value(id)});
             value = result.empty() ? std::string() : result.front().text(0);
         });
     return value;

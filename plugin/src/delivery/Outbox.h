@@ -66,6 +66,25 @@ public:
     /// Adds a message inside the caller's transaction.
     void enqueue(sdk::Transaction& transaction, const OutboxMessage& message, Poco::Int64 timestamp);
 
+    /// A message as `identity-host outbox list` shows it: never the code nor the full destination.
+    struct Listed
+    {
+        std::string id, kind, userId, channel, destinationMasked, status, lastError;
+        int attempts = 0;
+        Poco::Int64 nextAttemptAt = 0, createdAt = 0, updatedAt = 0;
+    };
+
+    /// Messages by state: "unsent" (pending or sending), "failed" (failed, expired or cancelled) or
+    /// "all", oldest first, at most `limit`.
+    std::vector<Listed> list(const std::string& which, int limit);
+
+    /// Makes pending messages due now (all, or the one with `id`), for the running workers to send at
+    /// their next poll; returns them. Only pending ones: a finished message no longer holds its code.
+    std::vector<Listed> retryNow(const std::string& id, Poco::Int64 timestamp);
+
+    /// The state of one message, "" when there is none.
+    std::string status(const std::string& id);
+
     /// Cancels the user's codes not yet sent (they were replaced), also one being sent; not notices.
     void cancelUnsent(sdk::Transaction& transaction, const std::string& userId, Poco::Int64 timestamp);
 

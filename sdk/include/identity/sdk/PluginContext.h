@@ -53,6 +53,11 @@ public:
     /// environment or a file), else a development secret the host generated and keeps. Throws when
     /// neither is available. Never log it.
     virtual std::string secret(const std::string& name) = 0;
+
+    /// False when the host loaded the plugin to run an operator's command (`identity-host outbox list`,
+    /// `user delete`), not to serve: start no background work then (no delivery worker, no timers), only
+    /// what the command needs. SDK 3.2.
+    virtual bool serving() const = 0;
 };
 
 } // namespace identity::sdk

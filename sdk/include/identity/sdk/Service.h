@@ -5,7 +5,11 @@
 
 #include "identity/sdk/Storage.h"
 
+#include <Poco/JSON/Array.h>
+
+#include <map>
 #include <string>
+#include <vector>
 
 namespace identity::sdk
 {
@@ -78,6 +82,33 @@ public:
     ~AccountEventListener() override;
 
     virtual void accountChanged(Transaction& transaction, const AccountEvent& event) = 0;
+};
+
+/// What an operator's command answers: rows of JSON objects, printed by the host as one JSON document
+/// (`--format=json`) or as a table of `columns` (`--format=table`). Nothing secret, and addresses masked.
+struct AdminOutput
+{
+    std::vector<std::string> columns;
+    Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;
+};
+
+/// A command a plugin adds to the host's command line (SDK 3.2): a service named `prefix` + its words,
+/// `admin-command:outbox list` for `identity-host outbox list`. The host runs it on the same
+/// configuration, with the plugins loaded but not serving (`PluginContext::serving()` is false).
+class IDENTITY_SDK_API AdminCommand : public Service
+{
+public:
+    static constexpr const char* prefix = "admin-command:";
+
+    ~AdminCommand() override;
+
+    /// One line for `--help`: its options and what it does.
+    virtual std::string summary() const = 0;
+
+    /// Runs with the options given on the command line (`--id=X` is {"id", "X"}). Throws
+    /// Poco::InvalidArgumentException for an option it cannot use (the host exits 64, usage), an
+    /// ApiError or another exception for what failed.
+    virtual AdminOutput run(const std::map<std::string, std::string>& options) = 0;
 };
 
 } // namespace identity::sdk
