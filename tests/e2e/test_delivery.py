@@ -845,9 +845,9 @@ class OutboxCommandsTest(DeliveryTestCase):
         self.assertCodeWorksOnce(token, e2e.single_code(e2e.parse_mail(raw)[1]))
         # Delivered: nothing left to retry, and the command says why.
         code, _, err = self.command("outbox", "retry", "--id=" + message_id)
-        self.assertEqual(code, 64)
+        self.assertEqual(code, 65)  # EX_DATAERR: the command was right, the message is not pending
         self.assertIn("delivered", err)
-        self.assertEqual(self.command("outbox", "retry", "--id=nothing-has-this-id")[0], 64)
+        self.assertEqual(self.command("outbox", "retry", "--id=nothing-has-this-id")[0], 65)
         self.assertEqual(self.command("outbox", "retry", "--status=all")[0], 64)  # not an option of retry
         smtp.stop()
 

@@ -962,6 +962,14 @@ class AdminCommandsTest(HostTestCase):
         self.assertIn("was just deleted", text)
         self.assertEqual(self.run_command("user", "delete", "--username=judith")[0], 67)
         self.assertEqual(self.run_command("user", "delete")[0], 64)
+        # Without one of its plugins a deletion would leave that plugin's data and send no notice.
+        self.host.create_user("karl", self.PASSWORD, "karl@example.com")
+        code, _, err = self.run_command("--define=plugins.reauthenticate.manifest=/nonexistent/plugin.json",
+                                        "user", "delete", "--username=karl")
+        self.assertEqual(code, 69, err)
+        self.assertIn("reauthenticate", err)
+        self.assertEqual(self.call("POST", "/auth/v1/signin", body={"username": "karl", "password": self.PASSWORD}).status,
+                         200)
 
     def test_migrate_status_and_up_on_a_new_database(self):
         database = os.path.join(self.host.tmp, "new.db")

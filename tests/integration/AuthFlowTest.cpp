@@ -663,8 +663,14 @@ public:
         CPPUNIT_ASSERT_EQUAL(1LL, _server->queryInt("SELECT COUNT(*) FROM key_fingerprints"));
         const std::string other(32, 'o');
         CPPUNIT_ASSERT(!guard(other).checkRecordKey());
-        CPPUNIT_ASSERT(guard(other).checkRecordKey()); // now the one on record
+        // The first key stays on record: the wrong one is still wrong, and the right one still right.
+        CPPUNIT_ASSERT(!guard(other).checkRecordKey());
         CPPUNIT_ASSERT(!guard(std::string(32, 'p')).checkRecordKey());
+        _server->server().database().write([](sdk::Transaction& transaction) { // a deliberate rotation
+            transaction.execute("DELETE FROM key_fingerprints WHERE name = 'passwords.record_key'");
+        });
+        CPPUNIT_ASSERT(guard(other).checkRecordKey());
+        CPPUNIT_ASSERT(guard(other).checkRecordKey());
         // Only a fingerprint is kept, never the key.
         CPPUNIT_ASSERT_EQUAL(0LL, _server->queryInt("SELECT COUNT(*) FROM key_fingerprints WHERE fingerprint LIKE '%pppp%'"));
     }

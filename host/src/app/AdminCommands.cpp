@@ -40,9 +40,16 @@ std::string text(const Poco::JSON::Object& row, const std::string& column)
     // A cell is one line of plain text: control characters (an SMTP server's reply in an error, a
     // terminal's escape sequence in a stored value) are shown as '?'.
     std::string value = row.get(column).convert<std::string>();
-    for (char& c : value)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-            c = '?';
+    for (std::size_t i = 0; i < value.size(); ++i)
+    {
+        const auto c = static_cast<unsigned char>(value[i]);
+        if (c < 0x20 || c == 0x7f)
+            value[i] = '?';
+        // U+0080 to U+009F (C1, CSI among them), as UTF-8: 0xC2 then 0x80..0x9F.
+        else if (c == 0xc2 && i + 1 < value.size() && static_cast<unsigned char>(value[i + 1]) >= 0x80 &&
+                 static_cast<unsigned char>(value[i + 1]) <= 0x9f)
+            value.replace(i, 2, "?");
+    }
     return value;
 }
 

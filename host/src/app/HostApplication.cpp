@@ -313,7 +313,15 @@ int HostApplication::pluginCommand(const std::vector<std::string>& args, const s
 {
     SystemClock clock;
     IdentityServer server(config(), clock, false); // the plugins start no background work
-    server.loadPlugins();
+    try
+    {
+        server.loadPlugins();
+    }
+    catch (const Poco::IOException& error)
+    {
+        std::cerr << "identity-host: " << error.message() << std::endl;
+        return EXIT_UNAVAILABLE;
+    }
     AdminCommands printer(config(), format, std::cout, std::cerr);
     const std::string words = Poco::cat(std::string(" "), args.begin(), args.end());
     if (words == "user delete")
@@ -374,6 +382,16 @@ int HostApplication::pluginCommand(const std::vector<std::string>& args, const s
     {
         std::cerr << "identity-host: " << words << ": " << error.message() << std::endl;
         return EXIT_USAGE;
+    }
+    catch (const Poco::DataException& error)
+    {
+        std::cerr << "identity-host: " << words << ": " << error.message() << std::endl;
+        return EXIT_DATAERR;
+    }
+    catch (const sdk::StorageUnavailable& error)
+    {
+        std::cerr << "identity-host: " << words << ": cannot use the database: " << error.why() << std::endl;
+        return EXIT_UNAVAILABLE;
     }
     catch (const std::exception& error)
     {

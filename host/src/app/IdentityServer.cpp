@@ -346,6 +346,12 @@ void IdentityServer::loadPlugins()
 {
     publish({});
     _plugins->apply(PluginSpec::fromConfiguration(*_config));
+    // A command run without one of them would do only part of its work (a deletion leaving that
+    // plugin's data about the user, and no notice), or not find the command.
+    for (const PluginStatus& plugin : _plugins->status())
+        if (plugin.state == "failed")
+            throw Poco::IOException("plugin '" + plugin.name + "' did not start (" + plugin.lastError +
+                                    "): the command needs every enabled plugin");
 }
 
 bool IdentityServer::deleteUser(const std::string& id) { return _endpoints->deleteAccount(id, nullptr); }

@@ -67,7 +67,8 @@ public:
     std::string createUser(const User& user, const std::string& password);
 
     /// Loads the enabled plugins without serving anything, for an operator's command (`user delete`,
-    /// a plugin's AdminCommand). stop(), or the destructor, unloads them.
+    /// a plugin's AdminCommand); throws Poco::IOException naming a plugin that failed to start.
+    /// stop(), or the destructor, unloads them.
     void loadPlugins();
 
     /// Deletes a user as `DELETE /auth/v1/user/me` does, plugin data and notice included (the plugins

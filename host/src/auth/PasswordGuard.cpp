@@ -44,10 +44,11 @@ bool PasswordGuard::checkRecordKey()
         const sdk::Result found = transaction.execute(
             "SELECT fingerprint FROM key_fingerprints WHERE name = 'passwords.record_key'");
         stored = found.empty() ? std::string() : found.front().text(0);
-        if (stored != fingerprint)
+        // The first key is kept: one host (or command) started with a wrong key must not make the
+        // right ones look wrong, nor a second wrong one look right.
+        if (stored.empty())
             transaction.execute("INSERT INTO key_fingerprints(name, fingerprint, updated_at) "
-                                "VALUES ('passwords.record_key', $1, $2) "
-                                "ON CONFLICT (name) DO UPDATE SET fingerprint = $1, updated_at = $2",
+                                "VALUES ('passwords.record_key', $1, $2) ON CONFLICT (name) DO NOTHING",
                                 {Value(fingerprint), Value(_clock.now())});
     });
     if (stored.empty() || stored == fingerprint)
@@ -56,7 +57,8 @@ bool PasswordGuard::checkRecordKey()
         .warning("passwords.record_key is not the key this database's sign-in records were made with: known "
                  "clients and per-name guessing counts made under the other key are no longer matched (an "
                  "owner's known devices are forgotten while their account is locked). Every instance on one "
-                 "database needs the same key; if this is a rotation, nothing more is needed");
+                 "database needs the same key. After a deliberate rotation, once every instance has the new "
+                 "key: DELETE FROM key_fingerprints WHERE name = 'passwords.record_key'");
     return false;
 }
 

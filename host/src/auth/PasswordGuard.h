@@ -60,9 +60,9 @@ public:
                   std::string recordKey);
 
     /// Compares the record key with the one the database's records were made under (its fingerprint in
-    /// `key_fingerprints`), and records this one. Returns false, with a warning in the log, when they
-    /// differ: another instance on the database has another key, or the key was changed, and the known
-    /// clients and per-name counts made under the other key are no longer matched.
+    /// `key_fingerprints`, recorded by the first host; never replaced). Returns false, with a warning in
+    /// the log, when they differ: another instance on the database has another key, or the key was
+    /// changed, and the known clients and per-name counts made under the other key are no longer matched.
     bool checkRecordKey();
 
     /// The key of a client address: the address itself, an IPv6 address by its /64 (one subscriber's

@@ -81,10 +81,11 @@ sdk::AdminOutput OutboxRetry::run(const std::map<std::string, std::string>& opti
     if (!which.empty() && messages.empty())
     {
         const std::string status = _outbox->status(which);
-        throw Poco::InvalidArgumentException(
-            status.empty() ? "no message has the id " + which
-                           : "message " + which + " is " + status +
-                                 ": only a pending message can be retried (a finished one no longer holds its code)");
+        if (status.empty())
+            throw Poco::DataException("no message has the id " + which);
+        throw Poco::DataException("message " + which + " is " + status +
+                                  ": only a pending message can be retried (a finished one no longer holds its "
+                                  "destination, nor a code its code)");
     }
     return output(messages);
 }

@@ -71,25 +71,25 @@ const std::map<std::string, std::map<std::string, Notice>> notices = {
        {"Your {product} password was changed",
         "The password of your {product} account was just changed, and every other session of the account "
         "was signed out.\n\nIf you made this change, you need do nothing.\n\nIf you did not, someone else "
-        "has access to your account: reset your password now and contact support.\n",
+        "has access to your account: contact support at once to recover it.\n",
         "<p>The password of your {product} account was just changed, and every other session of the account "
         "was signed out.</p><p>If you made this change, you need do nothing.</p>"
-        "<p>If you did not, someone else has access to your account: reset your password now and contact "
-        "support.</p>"}},
+        "<p>If you did not, someone else has access to your account: contact support at once to recover "
+        "it.</p>"}},
       {"zh",
        {"您的{product}密码已修改",
         "您的{product}账号密码刚刚被修改,该账号的其他登录会话均已退出。\n\n如是本人操作,无需处理。\n\n"
-        "如非本人操作,说明他人已能访问您的账号:请立即重置密码并联系客服。\n",
+        "如非本人操作,说明他人已能访问您的账号:请立即联系客服找回账号。\n",
         "<p>您的{product}账号密码刚刚被修改,该账号的其他登录会话均已退出。</p><p>如是本人操作,无需处理。</p>"
-        "<p>如非本人操作,说明他人已能访问您的账号:请立即重置密码并联系客服。</p>"}}}},
+        "<p>如非本人操作,说明他人已能访问您的账号:请立即联系客服找回账号。</p>"}}}},
     {"account_deleted",
      {{"en",
        {"Your {product} account was deleted",
-        "Your {product} account was just deleted, with its sessions and data.\n\nIf you deleted it, you "
-        "need do nothing; this is the last message we send to this address about it.\n\nIf you did not, "
+        "Your {product} account was just deleted, with its sessions and data.\n\nIf you, or an administrator "
+        "at your request, deleted it, you need do nothing; this is the last message we send to this address about it.\n\nIf you did not, "
         "contact support at once.\n",
-        "<p>Your {product} account was just deleted, with its sessions and data.</p><p>If you deleted it, you "
-        "need do nothing; this is the last message we send to this address about it.</p><p>If you did not, "
+        "<p>Your {product} account was just deleted, with its sessions and data.</p><p>If you, or an "
+        "administrator at your request, deleted it, you need do nothing; this is the last message we send to this address about it.</p><p>If you did not, "
         "contact support at once.</p>"}},
       {"zh",
        {"您的{product}账号已注销",
