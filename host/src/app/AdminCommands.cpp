@@ -25,7 +25,6 @@ using sdk::Value;
 namespace
 {
 constexpr int exitOk = 0;
-constexpr int exitNoUser = AdminCommands::exitNoUser;
 
 std::string isoTime(Poco::Int64 seconds)
 {
