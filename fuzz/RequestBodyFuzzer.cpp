@@ -1,10 +1,10 @@
-// The host's JSON request body parser (HostRequestHandler::parseJsonBody) on arbitrary bytes. Every
+// The host's JSON request body parser (RequestPipeline::parseJsonBody) on arbitrary bytes. Every
 // input is either an object or the documented 400 4001 `malformed_json`, never another exception; an
 // accepted object holds no NUL, and written back out and parsed again it is the same object (so no
 // key was silently dropped, as a duplicate would be).
 #include "FuzzSupport.h"
 
-#include "http/HostRequestHandler.h"
+#include "http/RequestPipeline.h"
 
 #include "identity/sdk/ApiError.h"
 
@@ -12,7 +12,7 @@
 
 #include <sstream>
 
-using identity::host::HostRequestHandler;
+using identity::host::RequestPipeline;
 
 namespace
 {
@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
     Poco::JSON::Object::Ptr object;
     try
     {
-        object = HostRequestHandler::parseJsonBody(body);
+        object = RequestPipeline::parseJsonBody(body);
     }
     catch (const identity::sdk::ApiError& error)
     {
@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
     Poco::JSON::Object::Ptr again;
     try
     {
-        again = HostRequestHandler::parseJsonBody(written);
+        again = RequestPipeline::parseJsonBody(written);
     }
     catch (const identity::sdk::ApiError&)
     {

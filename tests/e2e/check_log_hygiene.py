@@ -9,6 +9,10 @@ every *.log file under DIR, recursively (the server's JSON-lines logs). A line c
 secret is reported as file:line with the kind and length of the secret, never the secret itself.
 One check per distinct secret; prints "N passed, M failed" and exits non-zero on any failure,
 and also when there is nothing to check (no secrets or no log files).
+
+One more check: every line of the host's own logs (every *.log but the *.stderr.log captures) is a
+JSON object in strict UTF-8, whatever bytes the tests sent (test_abuse.py sends paths that decode to
+bytes that are not UTF-8, and ones that spell a log line of their own).
 """
 
 import argparse
@@ -99,6 +103,7 @@ def main(argv):
 
     checks = [(secret, kind_of(secret), matcher(secret), []) for secret in secrets]
     lines_scanned = 0
+    not_json = []
     for path in files:
         shown = os.path.relpath(path, options.log_dir)
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -107,8 +112,21 @@ def main(argv):
                 for _, _, found, hits in checks:
                     if found(line):
                         hits.append("%s:%d" % (shown, number))
+        if not path.endswith(".stderr.log"):
+            with open(path, "rb") as f:
+                for number, raw in enumerate(f, 1):
+                    try:
+                        if not isinstance(json.loads(raw.decode("utf-8")), dict):
+                            raise ValueError("not an object")
+                    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+                        not_json.append("%s:%d" % (shown, number))
 
     passed = failed = 0
+    if not_json:
+        failed += 1
+        print("FAIL: %d log lines are not JSON objects in UTF-8: %s" % (len(not_json), ", ".join(not_json[:20])))
+    else:
+        passed += 1
     for index, (secret, kind, _, hits) in enumerate(checks, 1):
         if hits:
             failed += 1

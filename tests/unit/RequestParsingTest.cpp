@@ -1,4 +1,4 @@
-#include "http/HostRequestHandler.h"
+#include "http/RequestPipeline.h"
 #include "http/RouteTable.h"
 
 #include "identity/sdk/ApiError.h"
@@ -25,7 +25,7 @@ class RequestParsingTest : public CppUnit::TestFixture
     {
         try
         {
-            HostRequestHandler::parseJsonBody(body);
+            RequestPipeline::parseJsonBody(body);
             return "accepted";
         }
         catch (const identity::sdk::ApiError& error)
@@ -39,21 +39,21 @@ public:
     void testAcceptLanguagePicksChineseOnlyWhenPreferred()
     {
         // "": no preference, the user's locale decides.
-        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale(""));
-        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("*"));
-        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("fr-FR, de;q=0.5"));
-        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("*, zh;q=0.5"));
-        CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("*;q=0.5, zh"));
-        CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale("fr, en;q=0.5"));
-        CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale("en-US, *;q=0.5"));
-        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("zh;q=0, en;q=0"));
-        CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("zh"));
-        CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("zh-CN,zh;q=0.9,en;q=0.8"));
-        CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("ZH-Hans"));
-        CPPUNIT_ASSERT_EQUAL(std::string("en"), HostRequestHandler::preferredLocale("en-US,zh;q=0.5"));
-        CPPUNIT_ASSERT_EQUAL(std::string("zh"), HostRequestHandler::preferredLocale("en;q=0.4, zh-TW;q=0.8"));
-        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale("zhx"));
-        CPPUNIT_ASSERT_EQUAL(std::string(""), HostRequestHandler::preferredLocale(";;;,q=,"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), RequestPipeline::preferredLocale(""));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), RequestPipeline::preferredLocale("*"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), RequestPipeline::preferredLocale("fr-FR, de;q=0.5"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), RequestPipeline::preferredLocale("*, zh;q=0.5"));
+        CPPUNIT_ASSERT_EQUAL(std::string("zh"), RequestPipeline::preferredLocale("*;q=0.5, zh"));
+        CPPUNIT_ASSERT_EQUAL(std::string("en"), RequestPipeline::preferredLocale("fr, en;q=0.5"));
+        CPPUNIT_ASSERT_EQUAL(std::string("en"), RequestPipeline::preferredLocale("en-US, *;q=0.5"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), RequestPipeline::preferredLocale("zh;q=0, en;q=0"));
+        CPPUNIT_ASSERT_EQUAL(std::string("zh"), RequestPipeline::preferredLocale("zh"));
+        CPPUNIT_ASSERT_EQUAL(std::string("zh"), RequestPipeline::preferredLocale("zh-CN,zh;q=0.9,en;q=0.8"));
+        CPPUNIT_ASSERT_EQUAL(std::string("zh"), RequestPipeline::preferredLocale("ZH-Hans"));
+        CPPUNIT_ASSERT_EQUAL(std::string("en"), RequestPipeline::preferredLocale("en-US,zh;q=0.5"));
+        CPPUNIT_ASSERT_EQUAL(std::string("zh"), RequestPipeline::preferredLocale("en;q=0.4, zh-TW;q=0.8"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), RequestPipeline::preferredLocale("zhx"));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), RequestPipeline::preferredLocale(";;;,q=,"));
     }
 
     void testRouteTableTellsUnknownPathFromWrongMethod()
@@ -83,10 +83,10 @@ public:
     void testJsonBodyIsAnObject()
     {
         const Poco::JSON::Object::Ptr body =
-            HostRequestHandler::parseJsonBody(R"({"username":"ann","nested":{"a":[1,{"a":2}]},"a":"\u00e9"})");
+            RequestPipeline::parseJsonBody(R"({"username":"ann","nested":{"a":[1,{"a":2}]},"a":"\u00e9"})");
         CPPUNIT_ASSERT_EQUAL(std::string("ann"), body->getValue<std::string>("username"));
         CPPUNIT_ASSERT_EQUAL(std::string("\xc3\xa9"), body->getValue<std::string>("a"));
-        CPPUNIT_ASSERT_EQUAL(std::size_t(0), HostRequestHandler::parseJsonBody("{}")->size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), RequestPipeline::parseJsonBody("{}")->size());
         const std::string malformed = "400 4001 malformed_json";
         for (const char* body : {"[]", "\"text\"", "1", "null", "", "{", "{\"a\":}", "{} {}", "{\"a\":1,}"})
             CPPUNIT_ASSERT_EQUAL_MESSAGE(body, malformed, parsed(body));

@@ -88,6 +88,12 @@ HostSettings HostSettings::read(const Poco::Util::AbstractConfiguration& config)
     s.threads = integer(config, "server.threads");
     s.maxQueued = integer(config, "server.max_queued");
     s.maxBodyBytes = integer(config, "server.max_body_bytes");
+    s.drainSeconds = integer(config, "server.drain_seconds");
+    s.requestTimeout = integer(config, "server.request_timeout");
+    s.keepAliveTimeout = integer(config, "server.keep_alive_timeout");
+    s.writeTimeout = integer(config, "server.write_timeout");
+    s.maxConnections = integer(config, "server.max_connections");
+    s.connectionsPerAddress = integer(config, "server.connections_per_address");
     s.trustedProxies = list(config, "server.trusted_proxies");
     s.tlsCertificate = text(config, "server.tls.certificate");
     s.tlsPrivateKey = text(config, "server.tls.private_key");

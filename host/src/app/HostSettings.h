@@ -37,6 +37,12 @@ struct HostSettings
     int threads = 0;
     int maxQueued = 0;
     int maxBodyBytes = 0;
+    int drainSeconds = 0;
+    int requestTimeout = 0;   ///< seconds
+    int keepAliveTimeout = 0; ///< seconds
+    int writeTimeout = 0;     ///< seconds
+    int maxConnections = 0;
+    int connectionsPerAddress = 0;
     std::set<std::string> trustedProxies;
     std::string tlsCertificate;
     std::string tlsPrivateKey;

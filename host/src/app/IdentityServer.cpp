@@ -28,10 +28,9 @@
 #include <ctime>
 #include <unistd.h>
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLManager.h>
-#include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/Context.h>
 #include <Poco/Net/ServerSocket.h>
 
 namespace identity::host
@@ -389,21 +388,11 @@ void IdentityServer::start()
         http, _dispatcher, _messages, *_authenticator, _random, Poco::Logger::get("identity.access"),
         Poco::Logger::get("identity.error"), _counters});
 
-    const int threads = _settings.threads;
-    // Poco's default pool caps at 16 threads whatever the parameters say: give the server its own.
-    _threads = std::make_unique<Poco::ThreadPool>(2, threads, 60);
-    // Owned from here: a port that cannot be bound throws before the server would take it.
-    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(threads);
-    params->setMaxQueued(_settings.maxQueued);
-    params->setKeepAlive(true);
-    params->setMaxKeepAliveRequests(1000);
-    params->setKeepAliveTimeout(Poco::Timespan(10, 0));
-    params->setTimeout(Poco::Timespan(15, 0));
     const Poco::Net::SocketAddress address(_settings.host, static_cast<Poco::UInt16>(_settings.port));
     const std::string& certificate = _settings.tlsCertificate;
     const std::string& privateKey = _settings.tlsPrivateKey;
     Poco::Net::ServerSocket socket;
+    Poco::Net::Context::Ptr tls;
     if (!certificate.empty())
     {
         Poco::Net::Context::Params params;
@@ -418,22 +407,37 @@ void IdentityServer::start()
         Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
         context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
         context->enableExtendedCertificateVerification(false);
-        socket = Poco::Net::SecureServerSocket(context);
+        tls = context; // the front speaks TLS itself, non-blocking, on a plain socket
     }
     try
     {
         // Poco's ServerSocket(address) binds with SO_REUSEPORT: a second host on the same port would
         // start and share the connections. Bind without it, so a busy port is an error.
         socket.bind(address, true, false);
-        socket.listen(128);
+        socket.listen(1024); // a burst of connections waits in the kernel, not in SYN retransmits
     }
     catch (const Poco::Exception& error)
     {
         throw Poco::IOException("cannot listen on " + address.toString() + ": " + error.displayText() +
                                 " (is another identity-host running on this port?)");
     }
-    _server = std::make_unique<Poco::Net::HTTPServer>(new HostRequestHandlerFactory(*_requestContext), *_threads,
-                                                      socket, params);
+    FrontSettings front;
+    front.threads = _settings.threads;
+    front.maxQueued = static_cast<std::size_t>(_settings.maxQueued);
+    front.requestTimeout = std::chrono::seconds(_settings.requestTimeout);
+    front.keepAliveTimeout = std::chrono::seconds(_settings.keepAliveTimeout);
+    front.writeTimeout = std::chrono::seconds(_settings.writeTimeout);
+    front.maxConnections = static_cast<std::size_t>(_settings.maxConnections);
+    front.connectionsPerAddress = static_cast<std::size_t>(_settings.connectionsPerAddress);
+    front.uncappedAddresses = _settings.trustedProxies;
+    front.limits.maxBodyBytes = static_cast<std::size_t>(_settings.maxBodyBytes);
+    _pipeline = std::make_unique<RequestPipeline>(*_requestContext);
+    RequestPipeline& pipeline = *_pipeline;
+    _server = std::make_unique<ConnectionFront>(
+        std::move(socket), tls, front, [&pipeline](HttpRequest& request) { return pipeline.handle(request); },
+        [&pipeline](const std::string& peer, int status, const std::string& key, int retryAfter) {
+            return pipeline.refuse(peer, status, key, retryAfter);
+        });
     _server->start();
 
     const std::string& portFile = _settings.portFile;
@@ -493,9 +497,12 @@ void IdentityServer::stop()
     }
     if (_server)
     {
-        // Finish the requests in flight, then close.
-        _server->stopAll(false);
-        _threads->joinAll();
+        // New connections refused at once; the requests in flight get the drain time to finish.
+        const std::size_t abandoned = _server->stop(std::chrono::seconds(_settings.drainSeconds));
+        if (abandoned)
+            Poco::Logger::get("identity.host")
+                .warning("stopped with %z connections unfinished after the %d s drain", abandoned,
+                         _settings.drainSeconds);
         _server.reset();
     }
     _buildWatcher.reset();

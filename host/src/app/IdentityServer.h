@@ -11,17 +11,16 @@
 #include "auth/SessionStore.h"
 #include "auth/TokenService.h"
 #include "auth/UserStore.h"
+#include "http/ConnectionFront.h"
 #include "http/Dispatcher.h"
-#include "http/HostRequestHandler.h"
 #include "http/MessageCatalog.h"
+#include "http/RequestPipeline.h"
 #include "plugins/PluginManager.h"
 #include "plugins/ServiceRegistry.h"
 #include "storage/Database.h"
 #include "support/FileWatcher.h"
 #include "support/SystemRandom.h"
 
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/ThreadPool.h>
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include <condition_variable>
@@ -132,8 +131,8 @@ private:
     std::unique_ptr<FileWatcher> _buildWatcher; // development mode
     RequestCounters _counters; // before what refers to it
     std::unique_ptr<RequestContext> _requestContext;
-    std::unique_ptr<Poco::ThreadPool> _threads;
-    std::unique_ptr<Poco::Net::HTTPServer> _server;
+    std::unique_ptr<RequestPipeline> _pipeline;
+    std::unique_ptr<ConnectionFront> _server;
     std::unique_ptr<OperationsEndpoints> _operations;
     std::vector<sdk::Route> _hostRoutes;
     std::mutex _pruneMutex;

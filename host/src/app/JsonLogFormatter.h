@@ -2,6 +2,8 @@
 
 #include <Poco/Formatter.h>
 
+#include <string>
+
 namespace identity::host
 {
 
@@ -12,6 +14,9 @@ class JsonLogFormatter : public Poco::Formatter
 {
 public:
     void format(const Poco::Message& message, std::string& text) override;
+
+    /// The text with every byte that starts no well-formed UTF-8 sequence replaced by U+FFFD.
+    static std::string validUtf8(const std::string& text);
 };
 
 } // namespace identity::host

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "http/HostRequestHandler.h"
+#include "http/RequestPipeline.h"
 #include "http/RouteTable.h"
 #include "plugins/PluginManager.h"
 #include "storage/Database.h"

@@ -2,7 +2,8 @@
 
 #include "identity/sdk/Http.h"
 
-#include <Poco/Net/HTTPServerRequest.h>
+#include "http/HttpMessage.h"
+
 #include <Poco/Net/NameValueCollection.h>
 
 #include <optional>
@@ -10,11 +11,12 @@
 namespace identity::host
 {
 
-/// The SDK's view of a Poco server request, filled in step by step by HostRequestHandler.
+/// The SDK's view of a request, built stage by stage by RequestPipeline; a route's handler gets it
+/// finished, as a const sdk::Request.
 class HostRequest : public sdk::Request
 {
 public:
-    explicit HostRequest(Poco::Net::HTTPServerRequest& request);
+    explicit HostRequest(const HttpRequestHead& head) : _head(head) {}
 
     const std::string& method() const override { return _method; }
     const std::string& path() const override { return _path; }
@@ -28,8 +30,6 @@ public:
     const std::string& locale() const override { return _locale; }
     const sdk::Principal* principal() const override { return _principal ? &*_principal : nullptr; }
 
-    Poco::Net::HTTPServerRequest& poco() { return _request; }
-
     std::string _method;
     std::string _path;
     Poco::Net::NameValueCollection _query;
@@ -40,10 +40,9 @@ public:
     std::string _clientId;
     std::string _locale = "en";
     std::optional<sdk::Principal> _principal;
-    bool _bodyRead = false; ///< the whole body was read (else the connection cannot be reused)
 
 private:
-    Poco::Net::HTTPServerRequest& _request;
+    const HttpRequestHead& _head;
 };
 
 } // namespace identity::host

@@ -8,6 +8,12 @@ MessageCatalog::MessageCatalog()
     add("invalid_argument", "Invalid argument", "参数错误");
     add("malformed_json", "The request body is not a JSON object", "请求体不是合法的 JSON 对象");
     add("malformed_request", "The request's body framing is invalid", "请求体格式无效");
+    add("malformed_head", "The request could not be read as HTTP/1.1", "无法按 HTTP/1.1 解析该请求");
+    add("header_too_large", "The request head is too large", "请求头过大");
+    add("request_timeout", "The request did not arrive in time", "请求未能及时送达");
+    add("too_many_connections", "Too many connections from this address, please retry later",
+        "来自该地址的连接过多,请稍后再试");
+    add("overloaded", "The server is busy, please retry later", "服务器繁忙,请稍后再试");
     add("invalid_client_id", "Unknown client_id", "未知的 client_id");
     add("missing_login", "Provide exactly one of username, email or phone_number, and password",
         "请提供 username、email 或 phone_number 之一,以及 password");

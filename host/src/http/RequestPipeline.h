@@ -2,16 +2,16 @@
 
 #include "auth/Authenticator.h"
 #include "http/Dispatcher.h"
+#include "http/HttpMessage.h"
 #include "http/MessageCatalog.h"
 
+#include "identity/sdk/ApiError.h"
 #include "identity/sdk/Clock.h"
+#include "identity/sdk/Http.h"
 #include "identity/sdk/SecureRandom.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/MessageHeader.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
 
 #include <atomic>
 #include <set>
@@ -50,25 +50,29 @@ struct RequestContext
     RequestCounters& counters;
 };
 
-/// The host-owned handler every request goes through (never a plugin's object, so a plugin can be
-/// unloaded while the server runs): request id, route lookup (404/405), body limits and media types,
-/// JSON parsing, client id, authentication, the route's handler, the CloudBase error envelope, the
-/// security headers and one access-log line. No exception escapes it.
-class HostRequestHandler : public Poco::Net::HTTPRequestHandler
+/// The host-owned way of every request a worker runs, as named stages over one HttpRequest that the
+/// connection front read whole: framing (client address, request id, stated language, target), routing
+/// (404/405), body (limits, media type, JSON), identity (client id, device id, the Bearer token), invoke
+/// (the route's handler, given the finished, immutable request), render (the one error renderer and the
+/// security headers) and the access log line. Never a plugin's object, so a plugin can be unloaded while
+/// the server runs; no exception escapes it.
+class RequestPipeline
 {
 public:
-    explicit HostRequestHandler(RequestContext& context) : _context(context) {}
+    explicit RequestPipeline(RequestContext& context) : _context(context) {}
 
-    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override;
+    /// Runs a whole request on the calling (worker) thread.
+    HttpResponse handle(HttpRequest& request);
+
+    /// What the connection front answers itself (a head that cannot be read, a deadline missed, too many
+    /// connections, every worker busy): the error envelope for `status` with the message `key`, and its
+    /// access log line.
+    HttpResponse refuse(const std::string& peer, int status, const std::string& key, int retryAfter);
 
     /// "zh" or "en": the header's most preferred language of those served; "" when it states no
     /// preference (absent, `*` ahead of both, or only languages not served): then the signed-in user's
     /// locale decides, and English where there is no user.
     static std::string preferredLocale(const std::string& acceptLanguage);
-
-    /// Every line of a header field, in order, as one comma-separated value (RFC 9110 section 5.3): a
-    /// trusted proxy may add its own X-Forwarded-For line after the one the client sent.
-    static std::string allValues(const Poco::Net::MessageHeader& header, const std::string& name);
 
     /// The client's address: the peer, or, behind trusted proxies, the rightmost untrusted address of
     /// X-Forwarded-For (all of its lines).
@@ -81,23 +85,18 @@ public:
     static Poco::JSON::Object::Ptr parseJsonBody(const std::string& body);
 
 private:
-    /// Reads and parses the body within the size limit; false when it was left unread.
-    void readBody(class HostRequest& request);
+    struct Route;
 
-    RequestContext& _context;
-};
+    void frame(const HttpRequest& request, class HostRequest& built, std::string& statedLocale) const;
+    Route route(const class HostRequest& built) const;
+    void body(const HttpRequest& request, class HostRequest& built) const;
+    void identity(const HttpRequest& request, const Route& route, const std::string& statedLocale,
+                  class HostRequest& built) const;
+    HttpResponse render(const sdk::Response& out, const std::string& requestId) const;
+    sdk::Response renderError(const sdk::ApiError& error, const std::string& locale) const;
+    void accessLog(const std::string& method, const std::string& path, int status, double latencyMs,
+                   const std::string& requestId, const std::string& client, const std::string& userId) const;
 
-class HostRequestHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory
-{
-public:
-    explicit HostRequestHandlerFactory(RequestContext& context) : _context(context) {}
-
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override
-    {
-        return new HostRequestHandler(_context);
-    }
-
-private:
     RequestContext& _context;
 };
 
