@@ -139,6 +139,16 @@ public:
         CPPUNIT_ASSERT(problemOf("POST / HTTP/1.1\r\nContent-Length: 999999999999999999\r\n\r\n") == BodyProblem::TooLarge);
         CPPUNIT_ASSERT(problemOf("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n" + std::string(32, 'a') +
                                  "\r\n21\r\n") == BodyProblem::TooLarge);
+        // Framing counts: one-byte chunks with long extensions, or trailers without end, are cut off.
+        std::string chunks;
+        for (int i = 0; i < 60; ++i)
+            chunks += "1;" + std::string(1000, 'e') + "\r\na\r\n";
+        CPPUNIT_ASSERT(problemOf("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks) == BodyProblem::TooLarge);
+        std::string trailers;
+        for (int i = 0; i < 600; ++i)
+            trailers += "X-T: " + std::string(100, 't') + "\r\n";
+        CPPUNIT_ASSERT(problemOf("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + trailers) ==
+                       BodyProblem::TooLarge);
         // Exactly the limit is fine.
         CPPUNIT_ASSERT(problemOf("POST / HTTP/1.1\r\nContent-Length: 64\r\n\r\n" + std::string(64, 'a')) ==
                        BodyProblem::None);

@@ -242,6 +242,13 @@ HttpRequestParser::Result HttpRequestParser::advance()
         }
         case Phase::ChunkSize:
         {
+            // Chunk framing counts too: one-byte chunks with 1 KiB extensions, or endless trailers,
+            // would otherwise hold far more than the body limit in memory.
+            if (_at > rawLimit())
+            {
+                finishBody(BodyProblem::TooLarge);
+                continue;
+            }
             std::string sizeLine;
             if (!line(sizeLine, 1024))
             {
@@ -296,6 +303,11 @@ HttpRequestParser::Result HttpRequestParser::advance()
         }
         case Phase::Trailers:
         {
+            if (_at > rawLimit())
+            {
+                finishBody(BodyProblem::TooLarge);
+                continue;
+            }
             std::string trailer;
             if (!line(trailer, _limits.maxHeadBytes))
             {

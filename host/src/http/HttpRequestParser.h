@@ -65,6 +65,9 @@ private:
     };
 
     Result fail(int status, const char* key);
+    /// The most bytes one request may take on the wire: its head, its body and as much again of chunk
+    /// framing.
+    std::size_t rawLimit() const { return 2 * _limits.maxHeadBytes + 2 * _limits.maxBodyBytes; }
     bool parseHead(std::size_t end);
     void finishBody(BodyProblem problem);
     /// One CRLF-terminated line from `_at`; false when it has not arrived (or is too long: then fails).
