@@ -283,6 +283,86 @@ class IdleConnectionsTest(AbuseTestCase):
         self.assert_recovered("127.0.0.4")
 
 
+class SignInFloodTest(AbuseTestCase):
+    """wrk's 100 connections signing in with random names and wrong passwords as fast as they are
+    answered: from one address (the per-address throttle answers 429 before anything is hashed), and
+    spread over millions of addresses behind a trusted proxy (the hashing slots admit what the cores can
+    do and answer the rest 503 at once). Meanwhile another client, on 127.0.0.2, gets /healthz fast, and
+    its sign-ins complete or get a clean 429/503 with Retry-After."""
+
+    host_name = "abuse-signin-flood"
+    defines = dict(AbuseTestCase.defines, **{"passwords.signins_per_minute": "30", "passwords.signin_burst": "10",
+                                             "server.trusted_proxies[0]": "127.0.0.1"})
+    CONNECTIONS = 100
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "signin_flood.lua")
+
+    def request_from(self, source, method, path, body=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.host.port, timeout=10, source_address=(source, 0))
+        started = time.perf_counter()
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            connection.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+            response = connection.getresponse()
+            reply = e2e.Reply(response.status, response.headers, response.read())
+        finally:
+            connection.close()
+        return reply, (time.perf_counter() - started) * 1000
+
+    def flood(self, seconds, spread):
+        if shutil.which("wrk") is None:
+            self.fail("wrk is not installed (scripts/install-deps installs it)")
+        environment = dict(os.environ, FLOOD_SPREAD="1" if spread else "0")
+        wrk = subprocess.Popen(["wrk", "-t1", "-c%d" % self.CONNECTIONS, "-d%ds" % int(seconds + 2), "-s", self.SCRIPT,
+                                "http://127.0.0.1:%d/" % self.host.port],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment)
+        health, signins = [], {}
+        try:
+            time.sleep(1)
+            deadline = time.monotonic() + seconds
+            next_signin = time.monotonic()
+            while time.monotonic() < deadline:
+                reply, ms = self.request_from("127.0.0.2", "GET", "/healthz")
+                self.assertEqual(reply.status, 200, reply)
+                health.append(ms)
+                if time.monotonic() >= next_signin:
+                    next_signin += 1
+                    reply, _ = self.request_from("127.0.0.2", "POST", "/auth/v1/signin",
+                                                 {"username": "victim", "password": PASSWORD})
+                    if reply.status == 200:
+                        e2e.record_credentials(reply.json)
+                    elif reply.status in (429, 503):
+                        self.assertTrue(reply.header("Retry-After"), reply)
+                    else:
+                        self.fail("the legitimate sign-in got %r" % reply)
+                    signins[str(reply.status)] = signins.get(str(reply.status), 0) + 1
+                time.sleep(0.02)
+        finally:
+            output = wrk.communicate(timeout=60)[0].decode("utf-8", "replace")
+        statuses = {key: int(count) for key, count in re.findall(r"(?m)^status (\S+) (\d+)$", output)}
+        rate = re.search(r"Requests/sec:\s+([0-9.]+)", output)
+        print("\nsign-in flood (%s): %s requests/s, answers %s; the other client's sign-ins %s"
+              % ("spread" if spread else "one address", rate.group(1) if rate else "?", statuses, signins))
+        self.assertTrue(statuses, output)
+        return statuses, health, signins
+
+    def test_a_flood_from_one_address_is_throttled_before_hashing(self):
+        statuses, health, signins = self.flood(6 * TIME_SCALE, spread=False)
+        self.assert_fast(health, "sign-in flood, one address")
+        self.assertEqual(set(statuses) - {"401", "429"}, set(), statuses)
+        # The burst, then 30 a minute: a handful are ever hashed.
+        self.assertLessEqual(statuses.get("401", 0), 10 + 5 * TIME_SCALE)
+        self.assertGreater(statuses.get("429", 0), 1000)
+        self.assertEqual(set(signins), {"200"})
+
+    def test_a_flood_from_many_addresses_is_admitted_by_the_hashing_slots(self):
+        statuses, health, signins = self.flood(8 * TIME_SCALE, spread=True)
+        self.assert_fast(health, "sign-in flood, many addresses")
+        self.assertEqual(set(statuses) - {"401", "429", "503"}, set(), statuses)
+        self.assertGreater(statuses.get("503", 0), 0, statuses)
+        self.assertGreater(statuses.get("401", 0), 0, statuses)
+        self.assertEqual(set(signins) - {"200", "429", "503"}, set())
+
+
 class MalformedHeadTest(AbuseTestCase):
     """Heads that do not parse get the JSON error envelope, then the connection ends."""
 

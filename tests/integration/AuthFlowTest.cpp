@@ -47,6 +47,8 @@ class AuthFlowTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testTenWrongPasswordsLockPasswordChecks);
     CPPUNIT_TEST(testUnknownNamesLockLikeAccounts);
     CPPUNIT_TEST(testFortyParallelWrongPasswordsHashExactlyTen);
+    CPPUNIT_TEST(testSignInsPerAddressAreThrottledBeforeAnythingElse);
+    CPPUNIT_TEST(testSignInsBeyondTheHashingSlotsAre503AndCountNoFailure);
     CPPUNIT_TEST(testALockLocksOutOnlyTheClientThatGuessed);
     CPPUNIT_TEST(testALockTellsNothingAboutWhichNamesAreOneAccount);
     CPPUNIT_TEST(testAnIpv6ClientIsCountedByItsSlash64);
@@ -448,6 +450,66 @@ public:
         CPPUNIT_ASSERT_EQUAL(10, refused.load());
         CPPUNIT_ASSERT_EQUAL(30, limited.load());
         CPPUNIT_ASSERT_EQUAL(429, _server->post("/auth/v1/signin", aliceWith("Correct-Horse-9")).status);
+    }
+
+    void testSignInsPerAddressAreThrottledBeforeAnythingElse()
+    {
+        TestServer server(behindProxy({{"passwords.signins_per_minute", "6"}, {"passwords.signin_burst", "3"}}));
+        server.createUser("dave", "dave@example.com", "+8613800138001");
+        const std::string flooder = "203.0.113.9";
+        // Right or wrong, three go through; the fourth is refused before the name is even looked up.
+        CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, flooder, "{\"username\":\"dave\",\"password\":\"Correct-Horse-9\"}").status);
+        CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, flooder, "{\"username\":\"dave\",\"password\":\"Wrong-Horse-9\"}").status);
+        CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, flooder, "{\"username\":\"nobody\",\"password\":\"Wrong-Horse-9\"}").status);
+        const HttpResult throttled = signInFrom(server, flooder, "{\"username\":\"dave\",\"password\":\"Correct-Horse-9\"}");
+        CPPUNIT_ASSERT_EQUAL(429, throttled.status);
+        CPPUNIT_ASSERT_EQUAL(4290, throttled.errorCode());
+        // 6 a minute: the next token in 10 s.
+        CPPUNIT_ASSERT_EQUAL(std::string("10"), throttled.headers.get("Retry-After", ""));
+        // Another address, and an IPv6 client of another /64, are not held back by it; one of the same /64 is.
+        CPPUNIT_ASSERT_EQUAL(200, signInFrom(server, "198.51.100.7", "{\"username\":\"dave\",\"password\":\"Correct-Horse-9\"}").status);
+        for (int i = 0; i < 3; ++i)
+            CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "2001:db8:1:2::1", "{\"username\":\"x\",\"password\":\"y\"}").status);
+        CPPUNIT_ASSERT_EQUAL(429, signInFrom(server, "2001:db8:1:2::ffff", "{\"username\":\"x\",\"password\":\"y\"}").status);
+        CPPUNIT_ASSERT_EQUAL(401, signInFrom(server, "2001:db8:1:3::1", "{\"username\":\"x\",\"password\":\"y\"}").status);
+    }
+
+    void testSignInsBeyondTheHashingSlotsAre503AndCountNoFailure()
+    {
+        // One slot and no waiting: of 20 parallel wrong passwords, those that find the slot busy are 503,
+        // before they take a place in the name's count. So exactly 10 are ever checked before the lock,
+        // whatever the 503s: were a 503 counted, fewer than 10 would be.
+        TestServer server({{"passwords.hash_slots", "1"}, {"passwords.hash_waiting", "0"}});
+        server.createUser("dave", "dave@example.com", "+8613800138001");
+        const std::string wrong = "{\"username\":\"dave\",\"password\":\"Wrong-Horse-9\"}";
+        std::atomic<int> checked{0}, busy{0}, limited{0}, other{0};
+        std::atomic<bool> retryAfterOne{true};
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 20; ++i)
+            threads.emplace_back([&] {
+                const HttpResult result = server.post("/auth/v1/signin", wrong);
+                if (result.status == 503)
+                {
+                    ++busy;
+                    if (result.headers.get("Retry-After", "") != "1" || result.errorCode() != 5030)
+                        retryAfterOne = false;
+                }
+                else
+                    (result.status == 401 ? checked : result.status == 429 ? limited : other)++;
+            });
+        for (auto& thread : threads)
+            thread.join();
+        CPPUNIT_ASSERT_EQUAL(0, other.load());
+        CPPUNIT_ASSERT(busy.load() > 0);
+        CPPUNIT_ASSERT(retryAfterOne.load());
+        // One at a time now, until the lock.
+        while (checked.load() < 10)
+        {
+            const int status = server.post("/auth/v1/signin", wrong).status;
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("checked " + std::to_string(checked.load()), 401, status);
+            ++checked;
+        }
+        CPPUNIT_ASSERT_EQUAL(429, server.post("/auth/v1/signin", wrong).status);
     }
 
     void testALockLocksOutOnlyTheClientThatGuessed()

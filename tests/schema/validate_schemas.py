@@ -54,7 +54,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 # the body framing of every request (400 4001) and reads and checks the body of every request to a known
 # route (400, 413, 415), whether or not the operation takes a body.
 EXPECTED_OPERATIONS = {
-    ("/auth/v1/signin", "post"): {200, 400, 401, 405, 413, 415, 429, 500},
+    ("/auth/v1/signin", "post"): {200, 400, 401, 405, 413, 415, 429, 500, 503},
     ("/auth/v1/token", "post"): {200, 400, 401, 405, 413, 415, 500},
     ("/auth/v1/user/me", "get"): {200, 400, 401, 405, 413, 415, 500},
     ("/auth/v1/user/me", "delete"): {200, 400, 401, 403, 405, 413, 415, 500},
@@ -63,7 +63,7 @@ EXPECTED_OPERATIONS = {
     ("/auth/v1/.well-known/jwks.json", "get"): {200, 400, 405, 413, 415, 500},
     ("/auth/v1/user/reauthenticate", "post"): {200, 400, 401, 404, 405, 412, 413, 415, 429, 500, 503},
     ("/auth/v1/user/sudo", "post"): {200, 400, 401, 405, 413, 415, 429, 500, 503},
-    ("/auth/v1/user/password", "patch"): {200, 400, 401, 403, 405, 413, 415, 429, 500},
+    ("/auth/v1/user/password", "patch"): {200, 400, 401, 403, 405, 413, 415, 429, 500, 503},
     ("/healthz", "get"): {200, 400, 405, 413, 415, 500},
     ("/readyz", "get"): {200, 400, 405, 413, 415, 500, 503},
     ("/metrics", "get"): {200, 400, 405, 413, 415, 500},

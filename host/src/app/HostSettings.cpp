@@ -119,6 +119,11 @@ HostSettings HostSettings::read(const Poco::Util::AbstractConfiguration& config)
     s.argon2TimeCost = integer(config, "passwords.argon2.time_cost");
     s.argon2MemoryKib = integer(config, "passwords.argon2.memory_kib");
     s.pbkdf2Iterations = integer(config, "passwords.pbkdf2_iterations");
+    s.hashSlots = integer(config, "passwords.hash_slots");
+    s.hashWaiting = integer(config, "passwords.hash_waiting");
+    s.hashWaitMs = integer(config, "passwords.hash_wait_ms");
+    s.signInsPerMinute = integer(config, "passwords.signins_per_minute");
+    s.signInBurst = integer(config, "passwords.signin_burst");
     s.failuresBeforeLock = integer(config, "passwords.failures_before_lock");
     s.accountFailuresBeforeLock = integer(config, "passwords.account_failures_before_lock");
     s.lockSeconds = integer(config, "passwords.lock_seconds");

@@ -64,6 +64,11 @@ struct HostSettings
     std::string passwordAlgorithm;
     int argon2TimeCost = 0;
     int argon2MemoryKib = 0;
+    int hashSlots = 0; ///< 0: the number of cores
+    int hashWaiting = 0;
+    int hashWaitMs = 0;
+    int signInsPerMinute = 0;
+    int signInBurst = 0;
     int pbkdf2Iterations = 0;
     int failuresBeforeLock = 0;
     int accountFailuresBeforeLock = 0;

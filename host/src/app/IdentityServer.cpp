@@ -131,9 +131,13 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         _secrets->resolve("passwords.record_key", _settings.passwordRecordKey));
     _passwordGuard->checkRecordKey();
     _authenticator = std::make_unique<Authenticator>(*_tokens, *_sessions);
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    _hashing = std::make_unique<HashingSlots>(_settings.hashSlots ? _settings.hashSlots : cores, _settings.hashWaiting,
+                                              std::chrono::milliseconds(_settings.hashWaitMs));
+    _signInThrottle = std::make_unique<SignInThrottle>(_settings.signInsPerMinute, _settings.signInBurst);
     _endpoints = std::make_unique<AuthEndpoints>(AuthEndpoints::Dependencies{
-        *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_passwordSchemes, *_database, _random, _clock, _audit, _services,
-        _settings.refreshTtl});
+        *_users, *_sessions, *_tokens, *_passwords, *_passwordGuard, *_passwordSchemes, *_hashing, *_signInThrottle,
+        *_database, _random, _clock, _audit, _services, _settings.refreshTtl});
     _pluginServices = std::make_unique<PluginServices>(
         PluginServices{_audit, _clock, _random, *_database, _messages, *_secrets,
                        [this](const std::string& type, const Poco::Util::AbstractConfiguration& config) {

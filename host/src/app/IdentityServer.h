@@ -117,6 +117,8 @@ private:
     std::unique_ptr<PasswordHasher> _passwords;
     std::unique_ptr<PasswordSchemes> _passwordSchemes;
     std::unique_ptr<PasswordGuard> _passwordGuard;
+    std::unique_ptr<HashingSlots> _hashing;
+    std::unique_ptr<SignInThrottle> _signInThrottle;
     std::unique_ptr<Authenticator> _authenticator;
     std::unique_ptr<AuthEndpoints> _endpoints;
     std::unique_ptr<PluginServices> _pluginServices;

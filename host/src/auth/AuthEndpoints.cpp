@@ -165,6 +165,13 @@ void AuthEndpoints::signIn(const sdk::Request& request, sdk::Response& response)
     if (login.empty() || login.size() > 256 || password.size() > 1024)
         throw ApiError::invalidArgument("missing_login");
 
+    // Before anything is read or written for it: attempts per client address, in memory; then a hashing
+    // slot, before the name is looked up or a place taken in its counts, so that a sign-in refused for
+    // want of one (503) costs no database work, has counted nothing, and cannot lock a name it never
+    // checked.
+    _d.signInThrottle.admit(PasswordGuard::clientKey(request.clientAddress()));
+    std::optional<HashingSlots::Slot> slot(_d.hashing.acquire());
+
     auto user = _d.users.findByLogin(field, login);
     if (user && user->status != "active")
         user.reset();
@@ -195,6 +202,7 @@ void AuthEndpoints::signIn(const sdk::Request& request, sdk::Response& response)
     // Made with an older algorithm or cheaper parameters: replaced now, while the password is at hand.
     if (_d.passwords.needsRehash(user->passwordHash))
         _d.users.replacePasswordHash(user->id, user->passwordHash, _d.passwords.hash(password));
+    slot.reset();
     const std::string refreshToken = crypto::base64UrlEncode(_d.random.bytes(32));
     const std::string sessionId = _d.sessions.create(user->id, request.clientId(), request.deviceId(),
                                                      refreshHash(refreshToken), _d.clock.now() + _d.refreshTtl);
@@ -305,9 +313,11 @@ void AuthEndpoints::sudo(const sdk::Request& request, sdk::Response& response)
 
 bool AuthEndpoints::passwordMatches(const User& user, const std::string& password)
 {
+    std::optional<HashingSlots::Slot> slot(_d.hashing.acquire()); // before a place is taken, as for sign-in
     const PasswordGuard::Attempt attempt = _d.passwordGuard.beginCheck(user.id);
     if (!_d.passwords.verify(password, user.passwordHash))
         return false; // counted already
+    slot.reset();
     _d.passwordGuard.succeeded(attempt);
     return true;
 }
@@ -348,7 +358,10 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
     if (!PasswordPolicy::accepts(newPassword))
         throw ApiError::weakPassword();
 
-    const std::string hash = _d.passwords.hash(newPassword);
+    const std::string hash = [&] {
+        const HashingSlots::Slot slot = _d.hashing.acquire();
+        return _d.passwords.hash(newPassword);
+    }();
     const auto services = _d.services.current();
     const ForgetCachedPrincipals forget{_d.sessions}; // once the change is in (or may be)
     _d.storage.write([&](sdk::Transaction& transaction) {

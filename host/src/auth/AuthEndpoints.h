@@ -1,9 +1,11 @@
 #pragma once
 
+#include "auth/HashingSlots.h"
 #include "auth/PasswordGuard.h"
 #include "auth/PasswordHasher.h"
 #include "auth/PasswordSchemes.h"
 #include "auth/SessionStore.h"
+#include "auth/SignInThrottle.h"
 #include "auth/TokenService.h"
 #include "auth/UserStore.h"
 #include "http/RouteTable.h"
@@ -28,6 +30,8 @@ public:
         const PasswordHasher& passwords;
         PasswordGuard& passwordGuard;
         PasswordSchemes& passwordSchemes;
+        HashingSlots& hashing;
+        SignInThrottle& signInThrottle;
         sdk::Storage& storage;
         sdk::SecureRandom& random;
         const sdk::Clock& clock;
