@@ -68,12 +68,51 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
     }
 
     _outbox = std::make_shared<Outbox>(context.storage());
-    _worker = std::make_shared<DeliveryWorker>(context, _settings, _outbox, outboxKey, std::move(byChannel),
-                                               MessageTemplates(_settings.productName, context.config()));
-    std::weak_ptr<DeliveryWorker> worker = _worker;
-    _codes = std::make_shared<CodeService>(context, _settings, _outbox, pepper, outboxKey, [worker] {
-        if (auto running = worker.lock())
+    // A worker per channel, so that a provider that hangs (an SMTP server that accepts and never answers)
+    // holds up only its own channel. The first also takes messages of channels no longer configured (they
+    // fail as "no notifier"), and prunes.
+    std::vector<std::string> workerChannels;
+    for (const auto& [channel, notifier] : byChannel)
+        workerChannels.push_back(channel);
+    if (workerChannels.empty())
+        workerChannels.push_back("");
+    std::map<std::string, std::shared_ptr<DeliveryWorker>> byWorkerChannel;
+    for (std::size_t i = 0; i < workerChannels.size(); ++i)
+    {
+        const std::string& channel = workerChannels[i];
+        std::map<std::string, sdk::NotifierPtr> own;
+        if (byChannel.count(channel))
+            own.emplace(channel, std::move(byChannel.at(channel)));
+        Outbox::ClaimFilter filter;
+        if (i == 0)
+            filter.except.assign(workerChannels.begin() + 1, workerChannels.end());
+        else
+            filter.channel = channel;
+        auto worker = std::make_shared<DeliveryWorker>(context, _settings, _outbox, outboxKey, std::move(own),
+                                                       MessageTemplates(_settings.productName, context.config()),
+                                                       std::move(filter), i == 0);
+        byWorkerChannel[channel] = worker;
+        _workers.push_back(worker);
+    }
+    // Wakes the worker that takes `channel`'s messages.
+    auto wake = [workers = std::map<std::string, std::weak_ptr<DeliveryWorker>>(byWorkerChannel.begin(),
+                                                                                 byWorkerChannel.end()),
+                 first = std::weak_ptr<DeliveryWorker>(_workers.front())](const std::string& channel) {
+        const auto found = workers.find(channel);
+        if (auto running = (found == workers.end() ? first : found->second).lock())
             running->wake();
+    };
+    _codes = std::make_shared<CodeService>(context, _settings, _outbox, pepper, outboxKey, wake);
+
+    // The outbox's depth and the age of its oldest pending message, read at each scrape.
+    context.addMetricsCollector([outbox = _outbox, &clock = context.clock()](sdk::MetricsWriter& page) {
+        const Outbox::Depth depth = outbox->depth();
+        const char* help = "Outbox messages waiting to be sent (pending) or being sent (sending).";
+        page.gauge("identity_outbox_messages", help, static_cast<double>(depth.pending), {{"state", "pending"}});
+        page.gauge("identity_outbox_messages", help, static_cast<double>(depth.sending), {{"state", "sending"}});
+        page.gauge("identity_outbox_oldest_pending_seconds",
+                   "Age of the oldest pending outbox message, in seconds; 0 when none is pending.",
+                   depth.oldestPendingSince ? static_cast<double>(std::max<Poco::Int64>(0, clock.now() - depth.oldestPendingSince)) : 0.0);
     });
 
     context.addMessage("invalid_verify_opt", "Invalid verification method, please use phone_code or email_code",
@@ -94,23 +133,22 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
     context.provideService(std::string(sdk::UserDataOwner::prefix) + "reauthenticate",
                            std::make_shared<ReauthenticationUserData>(_outbox));
     context.provideService(std::string(sdk::AccountEventListener::prefix) + "reauthenticate",
-                           std::make_shared<AccountNotices>(_outbox, channels.count("email") > 0, [worker] {
-                               if (auto running = worker.lock())
-                                   running->wake();
-                           }));
+                           std::make_shared<AccountNotices>(_outbox, channels.count("email") > 0,
+                                                            [wake] { wake("email"); }));
     context.provideService(std::string(sdk::AdminCommand::prefix) + "outbox list", std::make_shared<OutboxList>(_outbox));
     context.provideService(std::string(sdk::AdminCommand::prefix) + "outbox retry",
                            std::make_shared<OutboxRetry>(_outbox, context.clock()));
     // Loaded for an operator's command: no delivery from this process.
     if (context.serving())
-        _worker->start();
+        for (const auto& worker : _workers)
+            worker->start();
 }
 
 void ReauthenticatePlugin::stop()
 {
-    if (_worker)
-        _worker->stop();
-    _worker.reset();
+    for (const auto& worker : _workers)
+        worker->stop();
+    _workers.clear();
     _codes.reset();
     _outbox.reset();
 }

@@ -8,6 +8,7 @@
 #include "identity/sdk/Plugin.h"
 
 #include <memory>
+#include <vector>
 
 /// The reauthentication plugin: `POST /auth/v1/user/reauthenticate` and the code verifier behind the
 /// host's `POST /auth/v1/user/sudo`. Global namespace: the manifest names the class unqualified.
@@ -24,6 +25,6 @@ private:
     identity::reauth::ReauthenticateSettings _settings;
     // Shared with what the host holds (routes, services) until it drops them after stop().
     std::shared_ptr<identity::reauth::Outbox> _outbox;
-    std::shared_ptr<identity::reauth::DeliveryWorker> _worker;
+    std::vector<std::shared_ptr<identity::reauth::DeliveryWorker>> _workers; ///< one per channel
     std::shared_ptr<identity::reauth::CodeService> _codes;
 };

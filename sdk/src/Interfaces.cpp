@@ -23,6 +23,7 @@ CodeVerifier::~CodeVerifier() = default;
 UserDataOwner::~UserDataOwner() = default;
 AccountEventListener::~AccountEventListener() = default;
 AdminCommand::~AdminCommand() = default;
+MetricsWriter::~MetricsWriter() = default;
 Notifier::~Notifier() = default;
 Clock::~Clock() = default;
 Storage::~Storage() = default;

@@ -44,6 +44,7 @@ OPTIONS = None  # the parsed command line, set by main()
 
 START_DEADLINE = 20.0      # seconds for the host to write its port file
 DELIVERY_DEADLINE = 15.0   # seconds for a queued message to reach the maildir / sms.log
+TIME_SCALE = float(os.environ.get("IDENTITY_TEST_TIME_SCALE", "1"))  # scripts/sanitize stretches waits
 STOP_DEADLINE = 5.0        # seconds for the host to exit after SIGTERM
 CODE_PATTERN = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
 
@@ -990,6 +991,131 @@ class AdminCommandsTest(HostTestCase):
         code, out, _ = self.run_command(define, "migrate", "status")
         self.assertEqual({r["state"] for r in json.loads(out)}, {"applied"})
         self.assertEqual({r["applied"] for r in json.loads(self.run_command(define, "migrate", "up")[1])}, {0})
+
+
+class MetricsTest(HostTestCase):
+    """After a known sequence of requests, /metrics holds the counts it should, in a page that promtool
+    (Prometheus' own checker) accepts."""
+
+    host_name = "metrics"
+    PASSWORD = "Metrics-Pass-7"
+
+    @classmethod
+    def create_users(cls):
+        cls.host.create_user("mia", cls.PASSWORD, "mia@example.com")
+
+    @staticmethod
+    def samples(text):
+        """{series text: value} of a Prometheus text page."""
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                series, _, value = line.rpartition(" ")
+                values[series] = float(value)
+        return values
+
+    def test_metrics_count_a_known_sequence_and_promtool_accepts_the_page(self):
+        token = self.signin(self.PASSWORD, username="mia")["access_token"]
+        self.assertError(self.call("POST", "/auth/v1/signin", body={"username": "mia", "password": "Wrong-Pass-7"}),
+                         401, 4003)
+        before = self.host.mail_files()
+        self.assertOk(self.call("POST", "/auth/v1/user/reauthenticate", body={"verify_opt": "email_code"}, token=token))
+        code = single_code(parse_mail(self.host.wait_for_mail(before))[1])
+        wrong = "%06d" % ((int(code) + 1) % 1000000)
+        self.assertError(self.call("POST", "/auth/v1/user/sudo", body={"verification_code": wrong}, token=token),
+                         400, 4002)
+        record_credentials(self.assertOk(self.call("POST", "/auth/v1/user/sudo", body={"verification_code": code},
+                                                   token=token)))
+        self.assertError(self.call("GET", "/no/such/path"), 404, 4040)
+
+        reply = self.host.request("GET", "/metrics")
+        self.assertEqual(reply.status, 200)
+        self.assertTrue(reply.header("Content-Type").startswith("text/plain; version=0.0.4"))
+        text = reply.raw.decode("utf-8")
+        values = self.samples(text)
+        expected = {
+            'identity_codes_total{event="issued"}': 1,
+            'identity_codes_total{event="failed"}': 1,
+            'identity_codes_total{event="verified"}': 1,
+            'identity_delivery_attempts_total{channel="email",outcome="delivered"}': 1,
+            'identity_outbox_messages{state="pending"}': 0,
+            'identity_outbox_oldest_pending_seconds': 0,
+            'identity_http_request_duration_seconds_count{route="/auth/v1/signin",class="2xx"}': 1,
+            'identity_http_request_duration_seconds_count{route="/auth/v1/signin",class="4xx"}': 1,
+            'identity_http_request_duration_seconds_count{route="/auth/v1/user/sudo",class="4xx"}': 1,
+            'identity_http_request_duration_seconds_count{route="none",class="4xx"}': 1,
+            'identity_plugin_generation{plugin="reauthenticate"}': 1,
+            'identity_password_hashes_total{algorithm="argon2id"}': 2,
+            'identity_limits_hit_total{limit="password_lock"}': 0,
+        }
+        for series, value in expected.items():
+            with self.subTest(series=series):
+                self.assertEqual(values.get(series), value, series)
+        # A request's latency is in its buckets: the +Inf bucket is its count.
+        self.assertEqual(values['identity_http_request_duration_seconds_bucket{route="/auth/v1/signin",class="2xx",le="+Inf"}'], 1)
+        self.assertRegex(text, r'(?m)^identity_build_info\{version="[^"]+",sdk_version="3\.\d+"\} 1$')
+        for series in ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+                       "process_max_fds", "process_start_time_seconds", "process_virtual_memory_bytes"):
+            self.assertGreater(values.get(series, 0), 0, series)
+
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool is not installed (scripts/install-deps installs prometheus)")
+        checked = subprocess.run([promtool, "check", "metrics"], input=reply.raw, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual(checked.returncode, 0, checked.stdout.decode("utf-8", "replace"))
+
+
+class HungSmtpTest(HostTestCase):
+    """An SMTP server that accepts connections and never says a word: the email channel's worker waits
+    on it (10 s a try), and SMS codes, which have a worker of their own, still go out at once."""
+
+    host_name = "hung-smtp"
+    PASSWORD = "Hung-Smtp-Pass-7"
+    SMS_DEADLINE = 2.0
+
+    @classmethod
+    def setUpClass(cls):
+        # A listening socket that is never accepted from: the kernel completes the TCP handshake, and the
+        # client then waits for a greeting that never comes.
+        cls.hung = socket.socket()
+        cls.hung.bind(("127.0.0.1", 0))
+        cls.hung.listen(16)
+        cls.defines = dict(NO_SEND_LIMITS, **{
+            "plugins.reauthenticate.config.email.notifier": "smtp",
+            "plugins.reauthenticate.config.email.smtp.host": "127.0.0.1",
+            "plugins.reauthenticate.config.email.smtp.port": str(cls.hung.getsockname()[1]),
+            "plugins.reauthenticate.config.email.smtp.tls": "none",
+            "plugins.reauthenticate.config.email.smtp.from": "no-reply@example.com",
+        })
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.hung.close()
+
+    @classmethod
+    def create_users(cls):
+        cls.host.create_user("hana", cls.PASSWORD, "hana@example.com", "+8613800138009")
+
+    def test_sms_codes_go_out_while_the_smtp_server_hangs(self):
+        token = self.signin(self.PASSWORD, username="hana")["access_token"]
+        # Two emails first: the email worker is stuck on the first one for its 10 s timeout.
+        for _ in range(2):
+            self.assertOk(self.call("POST", "/auth/v1/user/reauthenticate", body={"verify_opt": "email_code"},
+                                    token=token))
+        for _ in range(3):
+            before = len(self.host.sms_lines())
+            asked = time.monotonic()
+            self.assertOk(self.call("POST", "/auth/v1/user/reauthenticate", body={"verify_opt": "phone_code"},
+                                    token=token))
+            wait_for(lambda: len(self.host.sms_lines()) > before, self.SMS_DEADLINE * TIME_SCALE,
+                     "the SMS code, %.0f s after it was asked for, with the SMTP server hung" % self.SMS_DEADLINE,
+                     interval=0.01)
+            print("\nSMS delivered %.0f ms after it was asked for, SMTP hung" % ((time.monotonic() - asked) * 1000))
+            single_code(json.loads(self.host.sms_lines()[before].decode("utf-8"))["text"])
 
 
 class SigtermTest(HostTestCase):

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "app/MetricsRegistry.h"
+
 #include "storage/Database.h"
 #include "support/TestDatabase.h"
 #include "support/SystemClock.h"
@@ -86,8 +88,26 @@ public:
     void provideService(const std::string&, std::shared_ptr<sdk::Service>) override {}
     std::string secret(const std::string& name) override { return "fixture secret " + name + " padded to 32 bytes"; }
     bool serving() const override { return true; }
+    std::shared_ptr<sdk::Counter> counter(const std::string& name, const std::string& help,
+                                          const sdk::MetricLabels& labels) override
+    {
+        return _metrics.counter(name, help, labels);
+    }
+    void addMetricsCollector(sdk::MetricsCollector collector) override { _collectors.push_back(std::move(collector)); }
+
+    /// What /metrics would show of the plugin: its counters and its collectors' gauges.
+    std::string metricsText()
+    {
+        host::MetricsPage page;
+        _metrics.writeTo(page);
+        for (const auto& collector : _collectors)
+            collector(page);
+        return page.text();
+    }
 
 private:
+    host::MetricsRegistry _metrics;
+    std::vector<sdk::MetricsCollector> _collectors;
     std::string _name = "reauthenticate";
     std::string _folder;
     host::ManualClock _clock;

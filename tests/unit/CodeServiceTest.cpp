@@ -35,7 +35,7 @@ struct Codes
     Codes()
     {
         settings.cooldownSeconds = 0;
-        service = std::make_unique<reauth::CodeService>(fixture, settings, outbox, pepper, outboxKey, [] {});
+        service = std::make_unique<reauth::CodeService>(fixture, settings, outbox, pepper, outboxKey, [](const std::string&) {});
     }
 
     /// Issues a code and returns it, opened from the outbox as the delivery worker does.

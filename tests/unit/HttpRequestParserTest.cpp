@@ -92,6 +92,13 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("/b"), parser.take().head.target);
         CPPUNIT_ASSERT(parser.advance() == HttpRequestParser::Result::NeedMore);
         CPPUNIT_ASSERT(parser.started()); // "GET /c" is the start of the next one
+
+        // Blank lines after a request are no start of another: the connection is idle, not half-way.
+        HttpRequestParser blank(limits());
+        CPPUNIT_ASSERT(feed(blank, "GET / HTTP/1.1\r\n\r\n\r\n") == HttpRequestParser::Result::Complete);
+        blank.take();
+        CPPUNIT_ASSERT(!blank.started());
+        CPPUNIT_ASSERT(blank.advance() == HttpRequestParser::Result::NeedMore);
     }
 
     void testKeepAliveFollowsTheVersionAndConnection()
@@ -163,7 +170,9 @@ public:
                                  "POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
                                  "POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
                                  "POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n",
-                                 "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n"})
+                                 "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n",
+                                 // RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing.
+                                 "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"})
             CPPUNIT_ASSERT_MESSAGE(head, problemOf(head) == BodyProblem::Framing);
     }
 
@@ -174,6 +183,15 @@ public:
         CPPUNIT_ASSERT(problemOf(head + "-1\r\n") == BodyProblem::Malformed);
         CPPUNIT_ASSERT(problemOf(head + "2\r\nabXX") == BodyProblem::Malformed); // no CRLF after the data
         CPPUNIT_ASSERT(problemOf(head + std::string(2000, '1')) == BodyProblem::Malformed); // a size line without end
+        // A bare LF in an extension is a line end to some proxies ("funky chunks"); space before the size.
+        CPPUNIT_ASSERT(problemOf(head + "2;a\nxx\r\nzz\r\n0\r\n\r\n") == BodyProblem::Malformed);
+        CPPUNIT_ASSERT(problemOf(head + " 2\r\nzz\r\n0\r\n\r\n") == BodyProblem::Malformed);
+        CPPUNIT_ASSERT(problemOf(head + "2 x\r\nzz\r\n0\r\n\r\n") == BodyProblem::Malformed);
+        CPPUNIT_ASSERT(problemOf(head + "2 ; ext=1\r\nzz\r\n0\r\n\r\n") == BodyProblem::None);
+        // Trailers are fields, checked as such.
+        CPPUNIT_ASSERT(problemOf(head + "0\r\nX\nY\x01\r\n\r\n") == BodyProblem::Malformed);
+        CPPUNIT_ASSERT(problemOf(head + "0\r\nNo colon\r\n\r\n") == BodyProblem::Malformed);
+        CPPUNIT_ASSERT(problemOf(head + "0\r\nX-Sum: 1\r\n\r\n") == BodyProblem::None);
     }
 
     void testHeadsThatDoNotParseFail400()
@@ -218,6 +236,11 @@ public:
         CPPUNIT_ASSERT(!parser.wantsContinue());
         CPPUNIT_ASSERT(feed(parser, "{}") == HttpRequestParser::Result::Complete);
         CPPUNIT_ASSERT_EQUAL(std::string("{}"), parser.take().body);
+
+        HttpRequestParser chunked(limits());
+        CPPUNIT_ASSERT(feed(chunked, "POST / HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n") ==
+                       HttpRequestParser::Result::NeedMore);
+        CPPUNIT_ASSERT(chunked.wantsContinue());
 
         HttpRequestParser tooLarge(limits());
         // Over the limit: answered (413) at once, without asking for the body.

@@ -4,6 +4,7 @@
 #include "plugins/SharedNotifier.h"
 #include "auth/PasswordPolicy.h"
 
+#include "identity/sdk/Version.h"
 #include "identity/sdk/ApiError.h"
 #include "identity/sdk/Crypto.h"
 
@@ -143,7 +144,7 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
                        [this](const std::string& type, const Poco::Util::AbstractConfiguration& config) {
                            return providedNotifier(type, config);
                        },
-                       [this](const PluginManifest& manifest) { migratePlugin(manifest); }, serving});
+                       [this](const PluginManifest& manifest) { migratePlugin(manifest); }, serving, &_metrics});
     // Private copies of plugin libraries: a folder of this process's own (mode 0700) under $TMPDIR,
     // which must allow mapping code (not mounted noexec). Folders left by processes that died are
     // removed first.
@@ -173,7 +174,8 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         *_pluginServices, _loader,
         [this](const std::vector<std::shared_ptr<PluginGeneration>>& generations) { publish(generations); },
         _privateFolder);
-    _operations = std::make_unique<OperationsEndpoints>(*_plugins, *_database, _counters, _settings.adminToken);
+    _operations = std::make_unique<OperationsEndpoints>(*_plugins, *_database, _counters, _settings.adminToken,
+                                                        _metrics, [this](MetricsPage& page) { writeMetrics(page); });
 }
 
 IdentityServer::~IdentityServer()
@@ -260,8 +262,11 @@ void IdentityServer::publish(const std::vector<std::shared_ptr<PluginGeneration>
     auto services = std::make_shared<ServiceRegistry>();
     auto messages = std::make_shared<MessageCatalog::Messages>();
     auto notifierTypes = std::make_shared<NotifierTypes>();
+    auto collectors = std::make_shared<Collectors>();
     for (const auto& generation : generations)
     {
+        for (const auto& collector : generation->context().collectors())
+            collectors->emplace_back(generation, collector);
         const std::string name = generation->manifest().name;
         for (const std::string& type : generation->context().notifiers().types())
         {
@@ -284,6 +289,7 @@ void IdentityServer::publish(const std::vector<std::shared_ptr<PluginGeneration>
     _services.publish(services);
     _messages.publishPluginMessages(messages);
     std::atomic_store(&_notifierTypes, std::shared_ptr<const NotifierTypes>(std::move(notifierTypes)));
+    std::atomic_store(&_collectors, std::shared_ptr<const Collectors>(std::move(collectors)));
     _dispatcher.publish(table);
 }
 
@@ -390,7 +396,7 @@ void IdentityServer::start()
     http.trustedProxies = _settings.trustedProxies;
     _requestContext = std::unique_ptr<RequestContext>(new RequestContext{
         http, _dispatcher, _messages, *_authenticator, _random, Poco::Logger::get("identity.access"),
-        Poco::Logger::get("identity.error"), _counters});
+        Poco::Logger::get("identity.error"), _counters, _metrics});
 
     const Poco::Net::SocketAddress address(_settings.host, static_cast<Poco::UInt16>(_settings.port));
     const std::string& certificate = _settings.tlsCertificate;
@@ -434,14 +440,13 @@ void IdentityServer::start()
     front.maxConnections = static_cast<std::size_t>(_settings.maxConnections);
     front.connectionsPerAddress = static_cast<std::size_t>(_settings.connectionsPerAddress);
     front.uncappedAddresses = _settings.trustedProxies;
+    front.addressKey = &PasswordGuard::clientKey; // an IPv6 client by its /64, as the password counts do
     front.limits.maxBodyBytes = static_cast<std::size_t>(_settings.maxBodyBytes);
     _pipeline = std::make_unique<RequestPipeline>(*_requestContext);
     RequestPipeline& pipeline = *_pipeline;
     _server = std::make_unique<ConnectionFront>(
         std::move(socket), tls, front, [&pipeline](HttpRequest& request) { return pipeline.handle(request); },
-        [&pipeline](const std::string& peer, int status, const std::string& key, int retryAfter) {
-            return pipeline.refuse(peer, status, key, retryAfter);
-        });
+        [&pipeline](const std::string& peer, const sdk::ApiError& error) { return pipeline.refuse(peer, error); });
     _server->start();
 
     const std::string& portFile = _settings.portFile;
@@ -513,8 +518,62 @@ void IdentityServer::stop()
     _dispatcher.publish(std::make_shared<const RouteTable>());
     _services.publish(std::make_shared<const ServiceRegistry>());
     std::atomic_store(&_notifierTypes, std::make_shared<const NotifierTypes>());
+    std::atomic_store(&_collectors, std::make_shared<const Collectors>());
     if (_plugins)
         _plugins->unloadAll();
+}
+
+void IdentityServer::writeMetrics(MetricsPage& page) const
+{
+    page.gauge("identity_build_info", "The host's version and the SDK version it provides; always 1.", 1,
+               {{"version", IDENTITY_HOST_VERSION}, {"sdk_version", std::to_string(IDENTITY_SDK_VERSION_MAJOR) + "." +
+                                                                     std::to_string(IDENTITY_SDK_VERSION_MINOR)}});
+    if (_server)
+    {
+        const FrontCounters& front = _server->counters();
+        page.gauge("identity_connections_open", "Client connections open now.", static_cast<double>(front.open.load()));
+        page.gauge("identity_requests_in_flight", "Whole requests waiting for a worker or running.",
+                   static_cast<double>(front.inFlight.load()));
+        page.counter("identity_connections_accepted_total", "Client connections accepted.",
+                     static_cast<double>(front.accepted.load()));
+        const char* help = "Requests or connections refused by a limit, by limit.";
+        page.counter("identity_limits_hit_total", help, static_cast<double>(front.refusedPerAddress.load()),
+                     {{"limit", "connections_per_address"}});
+        page.counter("identity_limits_hit_total", help, static_cast<double>(front.refusedTotal.load()),
+                     {{"limit", "max_connections"}});
+        page.counter("identity_limits_hit_total", help, static_cast<double>(front.refusedBusy.load()),
+                     {{"limit", "max_queued"}});
+        page.counter("identity_limits_hit_total", help, static_cast<double>(front.timedOut.load()),
+                     {{"limit", "request_timeout"}});
+    }
+    const char* help = "Requests or connections refused by a limit, by limit.";
+    page.counter("identity_limits_hit_total", help, static_cast<double>(_signInThrottle->refused()),
+                 {{"limit", "signins_per_minute"}});
+    page.counter("identity_limits_hit_total", help, static_cast<double>(_hashing->refused()), {{"limit", "hash_slots"}});
+    page.counter("identity_limits_hit_total", help, static_cast<double>(_passwordGuard->lockRefusals()),
+                 {{"limit", "password_lock"}});
+    page.gauge("identity_hash_slots_busy", "Password hashing slots in use now.", _hashing->busy());
+    page.counter("identity_password_hashes_total", "Password hashes computed, by algorithm (the spent ones included).",
+                 static_cast<double>(_passwords->argon2idHashes()), {{"algorithm", "argon2id"}});
+    page.counter("identity_password_hashes_total", "Password hashes computed, by algorithm (the spent ones included).",
+                 static_cast<double>(_passwords->pbkdf2Hashes()), {{"algorithm", "pbkdf2-sha256"}});
+
+    // The plugins' own gauges, each collector with its generation held.
+    const std::shared_ptr<const Collectors> collectors = std::atomic_load(&_collectors);
+    for (const auto& [generation, collector] : *collectors)
+    {
+        try
+        {
+            collector(page);
+        }
+        catch (const std::exception& error)
+        {
+            Poco::Logger::get("identity.plugins")
+                .warning("plugin '%s': a metrics collector failed: %s", generation->manifest().name,
+                         std::string(error.what()));
+        }
+    }
+    MetricsRegistry::writeProcessMetrics(page);
 }
 
 void IdentityServer::addHostRoute(sdk::Route route) { _hostRoutes.push_back(std::move(route)); }

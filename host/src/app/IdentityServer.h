@@ -2,6 +2,7 @@
 
 #include "app/HostAuditLog.h"
 #include "app/HostSettings.h"
+#include "app/MetricsRegistry.h"
 #include "app/OperationsEndpoints.h"
 #include "app/SecretStore.h"
 #include "auth/AuthEndpoints.h"
@@ -97,6 +98,9 @@ private:
     void migratePlugin(const PluginManifest& manifest);
     /// Every minute until stop(): drops ended sessions and the failure rows of unknown sign-in names.
     void pruneLoop();
+    /// What /metrics shows beyond the registry: the connection front, the admission limits, the
+    /// plugins' collectors, build information and the process.
+    void writeMetrics(MetricsPage& page) const;
     /// The keys `signing` describes: HS256 with the resolved `tokens.secret`, or the key files (read
     /// and checked now). Throws Poco::InvalidArgumentException naming the key that cannot be used.
     std::shared_ptr<const TokenKeys> tokenKeys(const TokenSigningSettings& signing);
@@ -107,6 +111,7 @@ private:
     SystemRandom _random;
     HostAuditLog _audit;
     MessageCatalog _messages;
+    MetricsRegistry _metrics; // before the plugins, whose counters it keeps
     Dispatcher _dispatcher;
     ServiceDirectory _services;
     std::unique_ptr<SecretStore> _secrets;
@@ -130,6 +135,10 @@ private:
     /// The notifier types the generations being served provide, by type; published with the route table.
     using NotifierTypes = std::map<std::string, std::shared_ptr<PluginGeneration>>;
     std::shared_ptr<const NotifierTypes> _notifierTypes = std::make_shared<const NotifierTypes>();
+    /// The metrics collectors of the generations being served, each with its generation; published
+    /// with the route table.
+    using Collectors = std::vector<std::pair<std::shared_ptr<PluginGeneration>, sdk::MetricsCollector>>;
+    std::shared_ptr<const Collectors> _collectors = std::make_shared<const Collectors>();
     std::unique_ptr<FileWatcher> _buildWatcher; // development mode
     RequestCounters _counters; // before what refers to it
     std::unique_ptr<RequestContext> _requestContext;

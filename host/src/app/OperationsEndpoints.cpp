@@ -13,8 +13,10 @@ namespace identity::host
 using sdk::ApiError;
 
 OperationsEndpoints::OperationsEndpoints(PluginManager& plugins, Database& database, const RequestCounters& counters,
-                                         std::string adminToken)
-    : _plugins(plugins), _database(database), _counters(counters), _adminToken(std::move(adminToken))
+                                         std::string adminToken, const MetricsRegistry& metrics,
+                                         std::function<void(MetricsPage&)> more)
+    : _plugins(plugins), _database(database), _counters(counters), _adminToken(std::move(adminToken)),
+      _metrics(metrics), _more(std::move(more))
 {
 }
 
@@ -70,27 +72,25 @@ void OperationsEndpoints::addTo(RouteTable& table)
                    nullptr);
     table.addRoute(sdk::Route{"GET", "/metrics", Auth::None,
                               [this](const sdk::Request&, sdk::Response& response) {
-                                  const auto& counters = _counters;
-                                  std::string text = "# HELP identity_http_requests_total HTTP requests answered, "
-                                                     "by status class.\n# TYPE identity_http_requests_total counter\n";
+                                  MetricsPage page;
                                   for (int c = 1; c <= 5; ++c)
-                                      text += "identity_http_requests_total{class=\"" + std::to_string(c) +
-                                              "xx\"} " + std::to_string(counters.byClass[c].load()) + "\n";
+                                      page.counter("identity_http_requests_total",
+                                                   "HTTP requests answered, by status class.",
+                                                   static_cast<double>(_counters.byClass[c].load()),
+                                                   {{"class", std::to_string(c) + "xx"}});
+                                  _metrics.writeTo(page);
                                   int running = 0;
-                                  std::string generations;
                                   for (const auto& status : _plugins.status())
                                   {
                                       running += status.state == "running";
-                                      generations += "identity_plugin_generation{plugin=\"" + status.name + "\"} " +
-                                                     std::to_string(status.generation) + "\n";
+                                      page.gauge("identity_plugin_generation", "The generation serving, by plugin.",
+                                                 status.generation, {{"plugin", status.name}});
                                   }
-                                  text += "# HELP identity_plugins_running Plugins loaded and serving.\n"
-                                          "# TYPE identity_plugins_running gauge\nidentity_plugins_running " +
-                                          std::to_string(running) + "\n";
-                                  text += "# HELP identity_plugin_generation The generation serving, by plugin.\n"
-                                          "# TYPE identity_plugin_generation gauge\n" + generations;
+                                  page.gauge("identity_plugins_running", "Plugins loaded and serving.", running);
+                                  if (_more)
+                                      _more(page);
                                   response.contentType = "text/plain; version=0.0.4; charset=utf-8";
-                                  response.text = text;
+                                  response.text = page.text();
                               }},
                    nullptr);
     if (!_adminToken.empty())

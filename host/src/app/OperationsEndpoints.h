@@ -1,10 +1,12 @@
 #pragma once
 
+#include "app/MetricsRegistry.h"
 #include "http/RequestPipeline.h"
 #include "http/RouteTable.h"
 #include "plugins/PluginManager.h"
 #include "storage/Database.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,8 +20,10 @@ class OperationsEndpoints
 {
 public:
     /// `adminToken` empty: no admin routes.
+    /// `more` writes what the server adds to /metrics (the front, limits, plugins' collectors, process).
     OperationsEndpoints(PluginManager& plugins, Database& database, const RequestCounters& counters,
-                        std::string adminToken);
+                        std::string adminToken, const MetricsRegistry& metrics,
+                        std::function<void(MetricsPage&)> more);
 
     void addTo(RouteTable& table);
 
@@ -33,6 +37,8 @@ private:
     Database& _database;
     const RequestCounters& _counters;
     std::string _adminToken;
+    const MetricsRegistry& _metrics;
+    std::function<void(MetricsPage&)> _more;
 };
 
 } // namespace identity::host

@@ -167,7 +167,10 @@ PasswordGuard::Attempt PasswordGuard::beginSignIn(const std::string& field, cons
         account = take(transaction, accountSubject(userId), _limits.accountFailuresBeforeLock, timestamp);
     });
     if (!named.taken)
+    {
+        ++_lockRefusals;
         throw sdk::ApiError::resourceExhausted(static_cast<int>(named.lockedUntil - timestamp));
+    }
     attempt.subjects.push_back(name);
     if (named.lockedNow)
         recordLock("client", userId, named.lockedUntil, timestamp);
@@ -202,7 +205,10 @@ PasswordGuard::Attempt PasswordGuard::beginCheck(const std::string& userId)
         place = take(transaction, checkSubject(userId), _limits.failuresBeforeLock, timestamp);
     });
     if (!place.taken && place.lockedUntil > timestamp)
+    {
+        ++_lockRefusals;
         throw sdk::ApiError::resourceExhausted(static_cast<int>(place.lockedUntil - timestamp));
+    }
     if (place.taken)
         attempt.subjects.push_back(checkSubject(userId));
     if (place.lockedNow)

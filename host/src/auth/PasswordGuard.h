@@ -4,6 +4,8 @@
 #include "identity/sdk/Clock.h"
 #include "identity/sdk/Storage.h"
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -81,6 +83,9 @@ public:
     /// now on.
     void succeeded(const Attempt& attempt);
 
+    /// Checks refused with 429 because their count was locked, since start.
+    std::uint64_t lockRefusals() const { return _lockRefusals; }
+
     /// Drops an account's counts (the account is being deleted).
     void forget(sdk::Transaction& transaction, const std::string& userId);
 
@@ -107,6 +112,7 @@ private:
     sdk::AuditLog& _audit;
     PasswordLimits _limits;
     std::string _recordKey;
+    std::atomic<std::uint64_t> _lockRefusals{0};
 };
 
 } // namespace identity::host

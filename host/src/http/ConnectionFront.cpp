@@ -55,6 +55,7 @@ struct ConnectionFront::Connection
 {
     enum class Phase
     {
+        Handshaking, ///< TLS: the handshake is under way (under the request deadline)
         Idle,      ///< between requests (or before the first): no byte of a request yet
         Reading,   ///< a request's head or body is arriving
         Running,   ///< a whole request is with a worker; nothing is read meanwhile
@@ -70,6 +71,7 @@ struct ConnectionFront::Connection
     std::uint64_t id;
     int fd;
     std::string peer;
+    std::string key; ///< what the per-address cap counts it by
     SSL* ssl = nullptr;
     bool handshaken = false;
     bool capped = true; ///< counted against its address
@@ -97,6 +99,18 @@ ConnectionFront::ConnectionFront(Poco::Net::ServerSocket socket, Poco::Net::Cont
     // A client that goes away mid-write must not kill the process (OpenSSL writes with write(2)).
     std::signal(SIGPIPE, SIG_IGN);
     raiseDescriptorLimit(_settings.maxConnections + 256);
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+        _settings.maxConnections + 256 > limit.rlim_cur)
+    {
+        // Beyond the descriptor limit accept() would fail and clients wait in the backlog unanswered: cap
+        // below it, keeping 256 for the database, the logs, plugins and the refusals' own descriptors.
+        const std::size_t fitting = limit.rlim_cur > 512 ? limit.rlim_cur - 256 : limit.rlim_cur / 2;
+        Poco::Logger::get("identity.host")
+            .warning("server.max_connections %z is more than the open-file limit (%z) allows: %z it is",
+                     _settings.maxConnections, static_cast<std::size_t>(limit.rlim_cur), fitting);
+        _settings.maxConnections = fitting;
+    }
     _epoll = ::epoll_create1(EPOLL_CLOEXEC);
     _wakeFd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (_epoll < 0 || _wakeFd < 0)
@@ -244,6 +258,23 @@ void ConnectionFront::eventLoop()
         for (const Done& each : done)
             finished(each);
         done.clear();
+        // Requests already buffered on connections that just went idle (pipelined, or inside TLS).
+        while (!_ready.empty())
+        {
+            std::vector<std::uint64_t> ready;
+            ready.swap(_ready);
+            for (const std::uint64_t id : ready)
+            {
+                const auto found = _connections.find(id);
+                if (found == _connections.end() || found->second->closed ||
+                    found->second->phase != Connection::Phase::Idle)
+                    continue;
+                if (found->second->parser.buffered())
+                    parse(*found->second);
+                if (!found->second->closed && found->second->phase == Connection::Phase::Idle && found->second->ssl)
+                    readFrom(*found->second);
+            }
+        }
 
         const Clock::time_point now = Clock::now();
         if (now - lastSweep >= std::chrono::milliseconds(100))
@@ -273,7 +304,9 @@ void ConnectionFront::eventLoop()
             // `Connection: close`) rather than reset.
             const Clock::time_point graceEnd = Clock::now() + drainIdleGrace;
             for (auto& [id, connection] : _connections)
-                if (connection->phase == Connection::Phase::Idle && !connection->closed)
+                if (connection->phase == Connection::Phase::Handshaking && !connection->closed)
+                    close(*connection); // no request has begun on it
+                else if (connection->phase == Connection::Phase::Idle && !connection->closed)
                 {
                     readFrom(*connection);
                     if (!connection->closed && connection->phase == Connection::Phase::Idle)
@@ -304,7 +337,8 @@ void ConnectionFront::eventLoop()
     for (auto& [id, connection] : _connections)
         if (!connection->closed)
         {
-            if (connection->phase != Connection::Phase::Idle)
+            if (connection->phase != Connection::Phase::Idle && connection->phase != Connection::Phase::Lingering &&
+                connection->phase != Connection::Phase::Handshaking)
                 ++abandoned;
             close(*connection);
         }
@@ -327,7 +361,15 @@ bool ConnectionFront::acceptAll()
         {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            return errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM;
+            const bool starved = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
+            if (starved && Clock::now() - _lastStarvedLog > std::chrono::seconds(10))
+            {
+                _lastStarvedLog = Clock::now();
+                Poco::Logger::get("identity.host")
+                    .warning("cannot accept connections: %s (%z open); new clients wait in the backlog",
+                             std::string(std::strerror(errno)), _connections.size());
+            }
+            return !starved;
         }
         std::string peer;
         try
@@ -338,24 +380,28 @@ bool ConnectionFront::acceptAll()
         {
             peer = "unknown";
         }
-        if (_connections.size() >= _settings.maxConnections)
-        {
-            ++_counters.refusedTotal;
-            refuse(fd, peer, 503, "overloaded", 1);
-            continue;
-        }
         const bool capped = !_settings.uncappedAddresses.count(peer);
-        if (capped && _perAddress[peer] >= _settings.connectionsPerAddress)
+        const std::string key = _settings.addressKey ? _settings.addressKey(peer) : peer;
+        if (capped && _perAddress[key] >= _settings.connectionsPerAddress)
         {
             ++_counters.refusedPerAddress;
-            refuse(fd, peer, 429, "too_many_connections", 1);
+            refuse(fd, peer, sdk::ApiError::resourceExhausted(1, "too_many_connections"));
+            continue;
+        }
+        // Full: the connection idle the longest makes room (idle ones are the cheapest to hold, and the
+        // easiest to hold many of); with none idle, the new one is refused.
+        if (_connections.size() >= _settings.maxConnections && !evictIdle())
+        {
+            ++_counters.refusedTotal;
+            refuse(fd, peer, sdk::ApiError::unavailable("overloaded").withRetryAfter(1));
             continue;
         }
         const std::uint64_t id = ++_nextId; // ids 0 and 1 are the listener and the wake-up
         auto connection = std::make_unique<Connection>(id, fd, peer, _settings.limits);
         connection->capped = capped;
+        connection->key = key;
         if (capped)
-            ++_perAddress[peer];
+            ++_perAddress[key];
         connection->deadline = Clock::now() + _settings.keepAliveTimeout;
         if (_tls)
         {
@@ -363,16 +409,15 @@ bool ConnectionFront::acceptAll()
             if (!connection->ssl)
             {
                 ::close(fd);
-                if (capped && --_perAddress[peer] == 0)
-                    _perAddress.erase(peer);
+                if (capped && --_perAddress[key] == 0)
+                    _perAddress.erase(key);
                 continue;
             }
             SSL_set_fd(connection->ssl, fd);
             SSL_set_accept_state(connection->ssl);
             SSL_set_mode(connection->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-            // The handshake is part of the first request's deadline.
-            connection->phase = Connection::Phase::Reading;
-            connection->arrivedMs = monotonicMs();
+            // The handshake has the request deadline; once done, the connection is idle until a request.
+            connection->phase = Connection::Phase::Handshaking;
             connection->deadline = Clock::now() + _settings.requestTimeout;
         }
         epoll_event event{};
@@ -383,8 +428,8 @@ bool ConnectionFront::acceptAll()
             if (connection->ssl)
                 SSL_free(connection->ssl);
             ::close(fd);
-            if (capped && --_perAddress[peer] == 0)
-                _perAddress.erase(peer);
+            if (capped && --_perAddress[key] == 0)
+                _perAddress.erase(key);
             continue;
         }
         ++_counters.accepted;
@@ -394,23 +439,34 @@ bool ConnectionFront::acceptAll()
     return true;
 }
 
-void ConnectionFront::refuse(int fd, const std::string& peer, int status, const char* key, int retryAfter)
+void ConnectionFront::refuse(int fd, const std::string& peer, const sdk::ApiError& error)
 {
     if (!_tls)
     {
-        // Best effort on a fresh socket: what the client already sent is read first, so that closing
-        // does not reset the connection before it reads the answer.
+        // Best effort on a fresh socket, and bounded: one read of what the client sent already (so that
+        // closing does not reset the connection before it reads the answer), the answer, and the close.
         char sink[4096];
-        while (::recv(fd, sink, sizeof sink, 0) > 0)
-        {
-        }
-        HttpResponse response = _refusal(peer, status, key, retryAfter);
+        [[maybe_unused]] const auto drained = ::recv(fd, sink, sizeof sink, 0);
+        HttpResponse response = _refusal(peer, error);
         response.close = true;
         const std::string bytes = response.serialize(false);
         [[maybe_unused]] const auto sent = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
         ::shutdown(fd, SHUT_WR);
     }
     ::close(fd);
+}
+
+bool ConnectionFront::evictIdle()
+{
+    Connection* oldest = nullptr;
+    for (auto& [id, connection] : _connections)
+        if (!connection->closed && connection->phase == Connection::Phase::Idle && !connection->parser.started() &&
+            (!oldest || connection->deadline < oldest->deadline))
+            oldest = connection.get();
+    if (!oldest)
+        return false;
+    close(*oldest);
+    return true;
 }
 
 void ConnectionFront::watch(Connection& connection, std::uint32_t events)
@@ -433,6 +489,7 @@ void ConnectionFront::onEvent(Connection& connection, std::uint32_t events)
     }
     switch (connection.phase)
     {
+    case Connection::Phase::Handshaking:
     case Connection::Phase::Idle:
     case Connection::Phase::Reading:
         readFrom(connection);
@@ -468,6 +525,9 @@ bool ConnectionFront::handshake(Connection& connection)
     if (result == 1)
     {
         connection.handshaken = true;
+        connection.phase = Connection::Phase::Idle;
+        connection.deadline = Clock::now() + (_draining ? drainIdleGrace : _settings.keepAliveTimeout);
+        watch(connection, EPOLLIN);
         return true;
     }
     switch (SSL_get_error(connection.ssl, result))
@@ -569,8 +629,7 @@ void ConnectionFront::readFrom(Connection& connection)
         }
         if (connection.phase == Connection::Phase::Idle)
             watch(connection, EPOLLIN);
-        const HttpRequestParser::Result result = connection.parser.feed(data, static_cast<std::size_t>(got));
-        (void)result;
+        connection.parser.append(data, static_cast<std::size_t>(got));
         parse(connection);
         if (connection.phase != Connection::Phase::Idle && connection.phase != Connection::Phase::Reading)
             return; // a request went to a worker, or an answer is going out: read on afterwards
@@ -602,8 +661,10 @@ void ConnectionFront::parse(Connection& connection)
         return;
     case HttpRequestParser::Result::Failed:
     {
-        HttpResponse response = _refusal(connection.peer, connection.parser.failureStatus(),
-                                         connection.parser.failureKey(), 0);
+        const int status = connection.parser.failureStatus();
+        HttpResponse response = _refusal(
+            connection.peer, status == 431 ? sdk::ApiError(431, "invalid_argument", 4310, connection.parser.failureKey())
+                                           : sdk::ApiError::invalidArgument(connection.parser.failureKey()));
         response.close = true;
         respond(connection, response, false);
         return;
@@ -634,7 +695,7 @@ void ConnectionFront::dispatch(Connection& connection)
         }
     }
     ++_counters.refusedBusy;
-    HttpResponse response = _refusal(connection.peer, 503, "overloaded", 1);
+    HttpResponse response = _refusal(connection.peer, sdk::ApiError::unavailable("overloaded").withRetryAfter(1));
     response.close = !request.keepAlive || _draining;
     respond(connection, response, connection.headOnly);
 }
@@ -711,12 +772,10 @@ void ConnectionFront::startIdle(Connection& connection)
                                                           drainIdleGrace, _settings.keepAliveTimeout)
                                                     : _settings.keepAliveTimeout);
     watch(connection, EPOLLIN);
-    // A pipelined request may be buffered already, in the parser or inside TLS.
-    if (connection.parser.buffered())
-        parse(connection);
-    if (!connection.closed && connection.phase == Connection::Phase::Idle && connection.ssl &&
-        SSL_pending(connection.ssl) > 0)
-        readFrom(connection);
+    // A pipelined request may be buffered already, in the parser or inside TLS: taken up in the event
+    // loop's next round, not here (each answer would otherwise nest another parse in this call).
+    if (connection.parser.buffered() || (connection.ssl && SSL_pending(connection.ssl) > 0))
+        _ready.push_back(connection.id);
 }
 
 void ConnectionFront::linger(Connection& connection)
@@ -748,7 +807,7 @@ void ConnectionFront::close(Connection& connection)
     --_counters.open;
     if (connection.capped)
     {
-        const auto count = _perAddress.find(connection.peer);
+        const auto count = _perAddress.find(connection.key);
         if (count != _perAddress.end() && --count->second == 0)
             _perAddress.erase(count);
     }
@@ -765,7 +824,8 @@ void ConnectionFront::sweep(Clock::time_point now)
         {
             // Part of a request, and no more of it in time: 408, and the connection ends.
             ++_counters.timedOut;
-            HttpResponse response = _refusal(connection.peer, 408, "request_timeout", 0);
+            HttpResponse response =
+                _refusal(connection.peer, sdk::ApiError(408, "deadline_exceeded", 4080, "request_timeout"));
             response.close = true;
             respond(connection, response, false);
             continue;

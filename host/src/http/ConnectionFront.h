@@ -3,6 +3,8 @@
 #include "http/HttpMessage.h"
 #include "http/HttpRequestParser.h"
 
+#include "identity/sdk/ApiError.h"
+
 #include <Poco/Net/Context.h>
 #include <Poco/Net/ServerSocket.h>
 
@@ -36,6 +38,8 @@ struct FrontSettings
     std::size_t maxConnections = 4096;
     std::size_t connectionsPerAddress = 128;
     std::set<std::string> uncappedAddresses; ///< reverse proxies: many clients behind one address
+    /// What the per-address cap counts by (an IPv6 peer by its /64, say); the peer itself when empty.
+    std::function<std::string(const std::string& peer)> addressKey;
     HttpRequestParser::Limits limits;
 };
 
@@ -64,10 +68,12 @@ public:
     /// Runs on a worker: the request's response. Must not throw.
     using Handler = std::function<HttpResponse(HttpRequest&)>;
     /// Runs on the event thread, for requests the front answers itself (400/431 for a head that cannot
-    /// be read, 408, 429 for too many connections, 503 when the queue is full). Must not throw.
-    using Refusal = std::function<HttpResponse(const std::string& peer, int status, const std::string& key, int retryAfter)>;
+    /// be read, 408, 429 for too many connections, 503 when the queue is full): the error's envelope.
+    /// Must not throw.
+    using Refusal = std::function<HttpResponse(const std::string& peer, const sdk::ApiError& error)>;
 
-    /// Takes the bound, listening socket. `tls` null: plain HTTP.
+    /// Takes the bound, listening socket. `tls` null: plain HTTP. `settings.maxConnections` is lowered to
+    /// what the descriptor limit allows (with a warning).
     ConnectionFront(Poco::Net::ServerSocket socket, Poco::Net::Context::Ptr tls, FrontSettings settings,
                     Handler handler, Refusal refusal);
     ~ConnectionFront();
@@ -107,7 +113,9 @@ private:
     void wake();
     /// Accepts what is waiting; false when the process is out of descriptors.
     bool acceptAll();
-    void refuse(int fd, const std::string& peer, int status, const char* key, int retryAfter);
+    void refuse(int fd, const std::string& peer, const sdk::ApiError& error);
+    /// At max_connections: closes the connection idle the longest to make room; false when none is idle.
+    bool evictIdle();
     void onEvent(Connection& connection, std::uint32_t events);
     void readFrom(Connection& connection);
     void parse(Connection& connection);
@@ -143,6 +151,8 @@ private:
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> _connections;
     std::unordered_map<std::string, std::size_t> _perAddress;
     std::uint64_t _nextId = 1;
+    std::vector<std::uint64_t> _ready; ///< connections with a buffered request to parse next round
+    std::chrono::steady_clock::time_point _lastStarvedLog{};
 
     // Shared with the workers.
     std::mutex _jobsMutex;

@@ -66,6 +66,15 @@ HttpRequestParser::Result HttpRequestParser::feed(const char* data, std::size_t 
     return advance();
 }
 
+void HttpRequestParser::compact()
+{
+    if (_phase == Phase::Head || _phase == Phase::Done || _phase == Phase::Failed || _at == 0)
+        return;
+    _buffer.erase(0, _at);
+    _dropped += _at;
+    _at = 0;
+}
+
 bool HttpRequestParser::line(std::string& out, std::size_t maxLength)
 {
     const std::size_t end = _buffer.find("\r\n", _at);
@@ -169,7 +178,10 @@ bool HttpRequestParser::parseHead(std::size_t end)
         }
     }
     _at = end + 4;
-    if (!framingSound || lengths > 1 || encodings > 1 || lengths + encodings > 1)
+    // Transfer-Encoding in an HTTP/1.0 request is faulty framing (RFC 9112 section 6.1): a 1.0 recipient
+    // in front of the host would not have decoded it.
+    if (!framingSound || lengths > 1 || encodings > 1 || lengths + encodings > 1 ||
+        (encodings && head.minorVersion == 0))
     {
         finishBody(BodyProblem::Framing);
         return true;
@@ -236,7 +248,7 @@ HttpRequestParser::Result HttpRequestParser::advance()
             _at += take;
             _remaining -= take;
             if (_remaining)
-                return Result::NeedMore;
+                return compact(), Result::NeedMore;
             finishBody(BodyProblem::None);
             continue;
         }
@@ -244,7 +256,7 @@ HttpRequestParser::Result HttpRequestParser::advance()
         {
             // Chunk framing counts too: one-byte chunks with 1 KiB extensions, or endless trailers,
             // would otherwise hold far more than the body limit in memory.
-            if (_at > rawLimit())
+            if (_dropped + _at > rawLimit())
             {
                 finishBody(BodyProblem::TooLarge);
                 continue;
@@ -256,9 +268,14 @@ HttpRequestParser::Result HttpRequestParser::advance()
                     return finishBody(BodyProblem::Malformed), Result::Complete;
                 return Result::NeedMore;
             }
-            const std::string digits = trimmed(sizeLine.substr(0, sizeLine.find(';')));
-            if (digits.empty() || digits.size() > 8 ||
-                !std::all_of(digits.begin(), digits.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
+            // chunk-size [ BWS ";" chunk-ext ]: hex digits first, and no control character but HTAB in the
+            // line (a bare LF in an extension is a line end to some proxies: "funky chunks").
+            const std::size_t hexEnd = sizeLine.find_first_not_of("0123456789abcdefABCDEF");
+            const std::string digits = sizeLine.substr(0, hexEnd);
+            const std::string rest = hexEnd == std::string::npos ? std::string() : sizeLine.substr(hexEnd);
+            const std::size_t extension = rest.find_first_not_of(" \t");
+            if (digits.empty() || digits.size() > 8 || !isFieldValue(rest) ||
+                (extension != std::string::npos && rest[extension] != ';'))
             {
                 finishBody(BodyProblem::Malformed);
                 continue;
@@ -284,7 +301,7 @@ HttpRequestParser::Result HttpRequestParser::advance()
             _at += take;
             _remaining -= take;
             if (_remaining)
-                return Result::NeedMore;
+                return compact(), Result::NeedMore;
             _phase = Phase::ChunkEnd;
             continue;
         }
@@ -303,7 +320,7 @@ HttpRequestParser::Result HttpRequestParser::advance()
         }
         case Phase::Trailers:
         {
-            if (_at > rawLimit())
+            if (_dropped + _at > rawLimit())
             {
                 finishBody(BodyProblem::TooLarge);
                 continue;
@@ -316,7 +333,14 @@ HttpRequestParser::Result HttpRequestParser::advance()
                 return Result::NeedMore;
             }
             if (trailer.empty())
-                finishBody(BodyProblem::None); // trailer fields are read and dropped
+            {
+                finishBody(BodyProblem::None); // trailer fields are read, checked and dropped
+                continue;
+            }
+            const std::size_t colon = trailer.find(':');
+            if (colon == std::string::npos || !isToken(trailer.substr(0, colon)) ||
+                !isFieldValue(trailer.substr(colon + 1)))
+                finishBody(BodyProblem::Malformed);
             continue;
         }
         }
@@ -327,9 +351,12 @@ HttpRequest HttpRequestParser::take()
 {
     HttpRequest request = std::move(_request);
     _buffer.erase(0, _at);
+    if (_buffer.capacity() > 4 * 16384 && _buffer.size() < 16384)
+        _buffer.shrink_to_fit(); // a large body's room goes back once the request is out
     _request = HttpRequest();
     _at = 0;
     _scanned = 0;
+    _dropped = 0;
     _remaining = 0;
     _expectContinue = false;
     _continueSent = false;

@@ -35,6 +35,8 @@ public:
 
     /// Appends bytes and parses as far as they go.
     Result feed(const char* data, std::size_t size);
+    /// Appends bytes without parsing them (advance() does).
+    void append(const char* data, std::size_t size) { _buffer.append(data, size); }
     /// Parses what is buffered (after take(), the bytes of a pipelined request may be there already).
     Result advance();
 
@@ -42,9 +44,16 @@ public:
     HttpRequest take();
 
     /// Some byte of the current request has arrived (an idle connection has none).
-    bool started() const { return !_buffer.empty() || _phase != Phase::Head; }
+    bool started() const
+    {
+        return _phase != Phase::Head || _buffer.find_first_not_of("\r\n") != std::string::npos;
+    }
     /// The head is in and a body is awaited with `Expect: 100-continue`: the client waits for a 100.
-    bool wantsContinue() const { return _phase == Phase::Body && _expectContinue && !_continueSent; }
+    bool wantsContinue() const
+    {
+        return (_phase == Phase::Body || _phase == Phase::ChunkSize) && _request.body.empty() && _expectContinue &&
+               !_continueSent;
+    }
     void continueSent() { _continueSent = true; }
 
     int failureStatus() const { return _failureStatus; }
@@ -68,6 +77,8 @@ private:
     /// The most bytes one request may take on the wire: its head, its body and as much again of chunk
     /// framing.
     std::size_t rawLimit() const { return 2 * _limits.maxHeadBytes + 2 * _limits.maxBodyBytes; }
+    /// Drops what the body phases have consumed, so that a body is held once (in the request), not twice.
+    void compact();
     bool parseHead(std::size_t end);
     void finishBody(BodyProblem problem);
     /// One CRLF-terminated line from `_at`; false when it has not arrived (or is too long: then fails).
@@ -77,6 +88,7 @@ private:
     std::string _buffer;
     std::size_t _at = 0;      ///< bytes of `_buffer` consumed by the current request
     std::size_t _scanned = 0; ///< where the search for the head's end resumes
+    std::size_t _dropped = 0; ///< bytes of the current request already dropped from `_buffer` by compact()
     Phase _phase = Phase::Head;
     HttpRequest _request;
     std::size_t _remaining = 0; ///< of the Content-Length, or of the current chunk

@@ -271,6 +271,9 @@ RequestPipeline::Route RequestPipeline::route(const HostRequest& built) const
     std::string allow;
     bool pathKnown = false;
     const RouteTable::RouteEntry* entry = table->find(built._method, built._path, allow, pathKnown);
+    // HEAD is GET without the body (RFC 9110 section 9.3.2), which the front leaves out.
+    if (!entry && pathKnown && built._method == "HEAD")
+        entry = table->find("GET", built._path, allow, pathKnown);
     if (!pathKnown)
         throw ApiError::notFound();
     if (!entry)
@@ -370,7 +373,7 @@ HttpResponse RequestPipeline::render(const sdk::Response& out, const std::string
     return response;
 }
 
-void RequestPipeline::accessLog(const std::string& method, const std::string& path, int status, double latencyMs,
+void RequestPipeline::accessLog(const std::string& route, const std::string& method, const std::string& path, int status, double latencyMs,
                                 const std::string& requestId, const std::string& client,
                                 const std::string& userId) const
 {
@@ -378,6 +381,7 @@ void RequestPipeline::accessLog(const std::string& method, const std::string& pa
     const int statusClass = status / 100;
     if (statusClass >= 1 && statusClass <= 5)
         ++_context.counters.byClass[statusClass];
+    _context.metrics.observe(route, status, latencyMs / 1000.0);
 
     // Written by the logging thread (an AsyncChannel), which also makes every line valid UTF-8.
     Poco::JSON::Object line;
@@ -452,28 +456,17 @@ HttpResponse RequestPipeline::handle(HttpRequest& request)
         response = render(renderError(ApiError::internal(), built._locale), built._requestId);
     }
     out = sdk::Response(); // what the plugin made goes before its owner is let go
-    accessLog(built._method, built._path, response.status, monotonicMs() - request.arrivedMs, built._requestId,
+    accessLog(served.route.path, built._method, built._path, response.status, monotonicMs() - request.arrivedMs, built._requestId,
               built._clientAddress, built._principal ? built._principal->userId : std::string());
     return response;
 }
 
-HttpResponse RequestPipeline::refuse(const std::string& peer, int status, const std::string& key, int retryAfter)
+HttpResponse RequestPipeline::refuse(const std::string& peer, const ApiError& error)
 {
     const std::string requestId = sdk::crypto::toHex(_context.random.bytes(16));
-    sdk::Response out;
-    out.status = status;
-    const char* error = status == 429 ? "resource_exhausted"
-                        : status == 408 ? "deadline_exceeded"
-                        : status >= 500 ? "unavailable"
-                                        : "invalid_argument";
-    out.body->set("error", error);
-    out.body->set("error_code", status * 10 + (status == 400 ? 1 : 0));
-    out.body->set("error_description", _context.messages.text(key, "en"));
-    if (retryAfter > 0)
-        out.headers.emplace_back("Retry-After", std::to_string(retryAfter));
-    HttpResponse response = render(out, requestId);
+    HttpResponse response = render(renderError(error, "en"), requestId);
     response.close = true;
-    accessLog("", "", status, 0, requestId, peer, "");
+    accessLog("", "", "", response.status, 0, requestId, peer, "");
     return response;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app/MetricsRegistry.h"
 #include "auth/Authenticator.h"
 #include "http/Dispatcher.h"
 #include "http/HttpMessage.h"
@@ -48,6 +49,7 @@ struct RequestContext
     Poco::Logger& accessLog;
     Poco::Logger& errorLog;
     RequestCounters& counters;
+    MetricsRegistry& metrics;
 };
 
 /// The host-owned way of every request a worker runs, as named stages over one HttpRequest that the
@@ -65,9 +67,9 @@ public:
     HttpResponse handle(HttpRequest& request);
 
     /// What the connection front answers itself (a head that cannot be read, a deadline missed, too many
-    /// connections, every worker busy): the error envelope for `status` with the message `key`, and its
-    /// access log line.
-    HttpResponse refuse(const std::string& peer, int status, const std::string& key, int retryAfter);
+    /// connections, every worker busy): the error's envelope, in English (no language was read), with
+    /// `Connection: close`, and its access log line.
+    HttpResponse refuse(const std::string& peer, const sdk::ApiError& error);
 
     /// "zh" or "en": the header's most preferred language of those served; "" when it states no
     /// preference (absent, `*` ahead of both, or only languages not served): then the signed-in user's
@@ -94,7 +96,7 @@ private:
                   class HostRequest& built) const;
     HttpResponse render(const sdk::Response& out, const std::string& requestId) const;
     sdk::Response renderError(const sdk::ApiError& error, const std::string& locale) const;
-    void accessLog(const std::string& method, const std::string& path, int status, double latencyMs,
+    void accessLog(const std::string& route, const std::string& method, const std::string& path, int status, double latencyMs,
                    const std::string& requestId, const std::string& client, const std::string& userId) const;
 
     RequestContext& _context;

@@ -36,6 +36,22 @@ void HostPluginContext::addRoute(sdk::Route route)
     _routes.push_back(std::move(route));
 }
 
+std::shared_ptr<sdk::Counter> HostPluginContext::counter(const std::string& name, const std::string& help,
+                                                        const sdk::MetricLabels& labels)
+{
+    if (_services.metrics)
+        return _services.metrics->counter(name, help, labels);
+    MetricsRegistry unshown; // checks the name all the same
+    return unshown.counter(name, help, labels);
+}
+
+void HostPluginContext::addMetricsCollector(sdk::MetricsCollector collector)
+{
+    if (!collector)
+        throw Poco::InvalidArgumentException("plugin " + _name + " added an empty metrics collector");
+    _collectors.push_back(std::move(collector));
+}
+
 void HostPluginContext::addMessage(const std::string& key, const std::string& english, const std::string& chinese)
 {
     if (_services.messages.isHostKey(key))
@@ -59,6 +75,7 @@ std::string HostPluginContext::secret(const std::string& name)
 void HostPluginContext::clear()
 {
     _routes.clear();
+    _collectors.clear();
     _provided.clear();
     _notifiers.clear();
     _messages.clear();

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "app/MetricsRegistry.h"
+
 #include "plugins/PluginManifest.h"
 
 #include "app/SecretStore.h"
@@ -46,6 +48,8 @@ struct PluginServices
     std::function<void(const PluginManifest&)> migrate;
     /// False when plugins are loaded for an operator's command, not to serve.
     bool serving = true;
+    /// Where plugins' counters are kept (null: counters are made but not shown).
+    MetricsRegistry* metrics = nullptr;
 };
 
 /// The context of one plugin generation. It records the routes, services and messages the plugin adds,
@@ -67,11 +71,15 @@ public:
     sdk::NotifierRegistry& notifiers() override { return _notifiers; }
     bool serving() const override { return _services.serving; }
     void addRoute(sdk::Route route) override;
+    std::shared_ptr<sdk::Counter> counter(const std::string& name, const std::string& help,
+                                          const sdk::MetricLabels& labels) override;
+    void addMetricsCollector(sdk::MetricsCollector collector) override;
     void addMessage(const std::string& key, const std::string& english, const std::string& chinese) override;
     void provideService(const std::string& name, std::shared_ptr<sdk::Service> service) override;
     std::string secret(const std::string& name) override;
 
     const std::vector<sdk::Route>& routes() const { return _routes; }
+    const std::vector<sdk::MetricsCollector>& collectors() const { return _collectors; }
     const std::vector<std::pair<std::string, std::shared_ptr<sdk::Service>>>& services() const { return _provided; }
     const MessageCatalog::Messages& messages() const { return _messages; }
 
@@ -88,6 +96,7 @@ private:
     Poco::Logger& _logger;
     sdk::NotifierRegistry _notifiers;
     std::vector<sdk::Route> _routes;
+    std::vector<sdk::MetricsCollector> _collectors;
     std::vector<std::pair<std::string, std::shared_ptr<sdk::Service>>> _provided;
     MessageCatalog::Messages _messages;
     mutable std::mutex _providersMutex;

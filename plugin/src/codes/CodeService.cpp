@@ -1,5 +1,7 @@
 #include "codes/CodeService.h"
 
+#include "ReauthMetrics.h"
+
 #include "identity/sdk/ApiError.h"
 #include "identity/sdk/Crypto.h"
 
@@ -46,7 +48,7 @@ std::string ipLimitKey(const std::string& address)
 
 CodeService::CodeService(sdk::PluginContext& context, const ReauthenticateSettings& settings,
                          std::shared_ptr<Outbox> outbox,
-                         std::string pepper, std::string outboxKey, std::function<void()> queued)
+                         std::string pepper, std::string outboxKey, std::function<void(const std::string& channel)> queued)
     : _context(context), _settings(settings), _outbox(std::move(outbox)), _limits(_settings, context.audit()),
       _pepper(std::move(pepper)), _outboxKey(std::move(outboxKey)), _queued(std::move(queued))
 {
@@ -112,8 +114,11 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
     if (accountGone)
         throw ApiError::unauthenticated();
     if (hit)
+    {
+        metrics::limitHit(_context, hit->name);
         _limits.refuse(*hit, attempt);
-    _queued();
+    }
+    _queued(channel);
 
     Poco::JSON::Object fields;
     fields.set("channel", channel);
@@ -123,6 +128,7 @@ void CodeService::issue(const sdk::Principal& principal, const std::string& chan
     if (!request.deviceId().empty())
         fields.set("device_id", request.deviceId());
     _context.audit().record("code_sent", principal.userId, fields);
+    metrics::code(_context, "issued");
 }
 
 bool CodeService::countFailure(sdk::Transaction& transaction, const std::string& userId, Poco::Int64 timestamp,
@@ -251,10 +257,12 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
     case Outcome::Locked:
         fields.set("retry_after", retryAfter);
         _context.audit().record("verification_locked", principal.userId, fields);
+        metrics::code(_context, "locked");
         throw ApiError::resourceExhausted(static_cast<int>(retryAfter));
     case Outcome::Verified:
         fields.set("code_id", codeId);
         _context.audit().record("code_verified", principal.userId, fields);
+        metrics::code(_context, "verified");
         return;
     case Outcome::Replay:
         throw ApiError::invalidVerificationCode();
@@ -266,9 +274,11 @@ void CodeService::verify(const sdk::Principal& principal, const std::string& cod
         Poco::JSON::Object burnedFields;
         burnedFields.set("code_id", codeId);
         _context.audit().record("code_burned", principal.userId, burnedFields);
+        metrics::code(_context, "burned");
     }
     fields.set("consecutive_failures", consecutive);
     _context.audit().record("code_failed", principal.userId, fields);
+    metrics::code(_context, "failed");
     if (locked)
         _context.audit().record("verification_locked", principal.userId, fields);
     throw ApiError::invalidVerificationCode();

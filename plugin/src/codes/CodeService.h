@@ -23,7 +23,7 @@ public:
     static constexpr const char* purpose = "reauthenticate";
 
     CodeService(sdk::PluginContext& context, const ReauthenticateSettings& settings, std::shared_ptr<Outbox> outbox,
-                std::string pepper, std::string outboxKey, std::function<void()> queued);
+                std::string pepper, std::string outboxKey, std::function<void(const std::string& channel)> queued);
 
     /// `channel` is "email" or "sms"; `destination` the bound address or number.
     void issue(const sdk::Principal& principal, const std::string& channel, const std::string& destination,
@@ -46,7 +46,7 @@ private:
     SendLimits _limits;
     std::string _pepper;
     std::string _outboxKey;
-    std::function<void()> _queued;
+    std::function<void(const std::string& channel)> _queued; ///< a message for `channel` is in the outbox
 };
 
 /// The account notices (SPEC section 6): after a password change and after an account deletion, an email

@@ -1,6 +1,8 @@
 #include "delivery/DeliveryWorker.h"
 
 #include "codes/SendLimits.h"
+#include "ReauthMetrics.h"
+#include "notifiers/Interruptible.h"
 
 #include "identity/sdk/Crypto.h"
 
@@ -14,9 +16,10 @@ namespace identity::reauth
 DeliveryWorker::DeliveryWorker(sdk::PluginContext& context, const ReauthenticateSettings& settings,
                                std::shared_ptr<Outbox> outbox,
                                std::string outboxKey, std::map<std::string, sdk::NotifierPtr> notifiers,
-                               MessageTemplates templates)
+                               MessageTemplates templates, Outbox::ClaimFilter filter, bool prunes)
     : _context(context), _settings(settings), _outbox(std::move(outbox)), _outboxKey(std::move(outboxKey)),
-      _notifiers(std::move(notifiers)), _templates(std::move(templates)), _thread("reauth-delivery"),
+      _notifiers(std::move(notifiers)), _templates(std::move(templates)), _filter(std::move(filter)), _prunes(prunes),
+      _thread("reauth-" + (_filter.channel.empty() ? std::string("delivery") : _filter.channel)),
       _wakeUp(Poco::Event::EVENT_AUTORESET)
 {
 }
@@ -35,17 +38,26 @@ void DeliveryWorker::stop()
         return;
     _stopping = true;
     _wakeUp.set();
+    // A send in progress gets two seconds to finish; one waiting on a provider that never answers is
+    // then cut short (it fails as transient, and the message is handed back).
+    if (_thread.tryJoin(2000))
+        return;
+    for (const auto& [channel, notifier] : _notifiers)
+        if (auto* interruptible = dynamic_cast<Interruptible*>(notifier.get()))
+            interruptible->interrupt();
     _thread.join();
 }
 
 void DeliveryWorker::run()
 {
-    pthread_setname_np(pthread_self(), "reauth-delivery"); // as top -H and perf show it
+    // As top -H and perf show it (at most 15 characters).
+    pthread_setname_np(pthread_self(), _thread.getName().substr(0, 15).c_str());
+    bool woken = true;
     while (!_stopping)
     {
         try
         {
-            deliverDue();
+            deliverDue(!woken);
             if (_storageDown)
                 _context.logger().information("delivery resumed: the database is reachable again");
             _storageDown = false;
@@ -61,18 +73,20 @@ void DeliveryWorker::run()
         {
             _context.logger().error("delivery round failed: %s", std::string(error.what()));
         }
-        _wakeUp.tryWait(_settings.pollMillis);
+        woken = _wakeUp.tryWait(_settings.pollMillis);
     }
 }
 
-void DeliveryWorker::deliverDue()
+void DeliveryWorker::deliverDue(bool probe)
 {
     const Poco::Int64 now = _context.clock().now();
-    for (;;)
+    for (bool first = true;; first = false)
     {
+        if (first && probe && !_outbox->anyDue(now, _filter))
+            break; // nothing for this worker: no write spent on finding that out
         Decided decided;
         decided.claimedAt = _context.clock().nowMillis(); // no later than the states the claim reads
-        auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, _settings.leaseSeconds);
+        auto batch = _outbox->claimDue(_context.clock().now(), _settings.batch, _settings.leaseSeconds, _filter);
         for (auto& message : batch) // outcomes point into the batch until they are recorded
         {
             if (_stopping)
@@ -112,7 +126,7 @@ void DeliveryWorker::deliverDue()
         if (static_cast<int>(batch.size()) < _settings.batch)
             break;
     }
-    if (now - _lastPrune >= 60)
+    if (_prunes && now - _lastPrune >= 60)
     {
         _outbox->prune(now, 1000);
         _lastPrune = now;
@@ -143,6 +157,11 @@ void DeliveryWorker::deliver(OutboxMessage& message, Decided& decided)
     fields.set("attempt", message.attempts);
     fields.set("destination", message.destinationMasked);
     auto decide = [&](DeliveryOutcome outcome, const std::string& event) {
+        static const std::map<std::string, std::string> outcomes = {
+            {"message_delivered", "delivered"}, {"delivery_retry", "retry"}, {"delivery_failed", "failed"},
+            {"delivery_expired", "expired"}, {"delivery_cancelled", "cancelled"}};
+        const auto named = outcomes.find(event);
+        metrics::delivery(_context, message.channel, named == outcomes.end() ? event : named->second);
         outcome.message = &message;
         decided.outcomes.push_back(std::move(outcome));
         decided.events.emplace_back(event, std::move(fields));

@@ -23,8 +23,9 @@ namespace identity::reauth
 /// Sends what the outbox holds: claims due messages, opens their code, renders the template and hands
 /// the message to the channel's notifier. A transient failure is retried with exponential backoff and
 /// jitter while the code lives; a message whose code has expired is never sent and is recorded as
-/// expired; a permanent failure is recorded. One thread, woken when a code is queued and otherwise
-/// polling (other instances and retries). The outcomes of a batch are recorded together, in one unit
+/// expired; a permanent failure is recorded. One thread per channel (`filter`), so that a provider that
+/// hangs holds up only its own channel, woken when a message for it is queued and otherwise polling (other
+/// instances and retries). The outcomes of a batch are recorded together, in one unit
 /// of work, at the end of the batch or once the oldest has waited a second (a slow provider). The
 /// claim brings each message's code state; a message sent more than 100 ms after the claim has it
 /// read again.
@@ -33,7 +34,7 @@ class DeliveryWorker : public Poco::Runnable
 public:
     DeliveryWorker(sdk::PluginContext& context, const ReauthenticateSettings& settings, std::shared_ptr<Outbox> outbox,
                    std::string outboxKey, std::map<std::string, sdk::NotifierPtr> notifiers,
-                   MessageTemplates templates);
+                   MessageTemplates templates, Outbox::ClaimFilter filter = {}, bool prunes = true);
     ~DeliveryWorker() override;
 
     void start();
@@ -42,8 +43,11 @@ public:
     /// Something was queued: look now rather than at the next poll.
     void wake() { _wakeUp.set(); }
 
-    /// Processes every due message once (the thread's loop body; tests call it directly).
-    void deliverDue();
+    /// Processes every due message once (the thread's loop body; tests call it directly). `probe`: look
+    /// by reading first, and claim (a write) only if something is due: for the timed polls, which mostly
+    /// find nothing. A wake-up claims at once: it may come before the queuing unit of work committed (an
+    /// account notice), and a claim, being a write, waits for that commit where a read would not.
+    void deliverDue(bool probe = false);
 
     void run() override;
 
@@ -70,6 +74,8 @@ private:
     std::string _outboxKey;
     std::map<std::string, sdk::NotifierPtr> _notifiers;
     MessageTemplates _templates;
+    const Outbox::ClaimFilter _filter;
+    const bool _prunes; ///< one worker of the plugin prunes the outbox
     Poco::Thread _thread;
     Poco::Event _wakeUp;
     std::atomic<bool> _stopping{false};

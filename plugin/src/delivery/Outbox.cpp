@@ -39,9 +39,56 @@ void Outbox::cancelUnsent(sdk::Transaction& transaction, const std::string& user
         {Value(timestamp), Value(userId)});
 }
 
-std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, int leaseSeconds)
+std::string Outbox::channelClause(const ClaimFilter& filter, std::vector<Value>& parameters)
+{
+    std::string clause;
+    if (!filter.channel.empty())
+    {
+        clause = " AND channel = $" + std::to_string(parameters.size() + 1);
+        parameters.push_back(Value(filter.channel));
+    }
+    else if (!filter.except.empty())
+    {
+        clause = " AND channel NOT IN (";
+        for (std::size_t i = 0; i < filter.except.size(); ++i)
+        {
+            clause += (i ? ", $" : "$") + std::to_string(parameters.size() + 1);
+            parameters.push_back(Value(filter.except[i]));
+        }
+        clause += ")";
+    }
+    return clause;
+}
+
+bool Outbox::anyDue(Poco::Int64 timestamp, const ClaimFilter& filter)
+{
+    std::vector<Value> parameters{Value(timestamp)};
+    const std::string channels = channelClause(filter, parameters);
+    bool due = false;
+    _storage.read(
+        [&](sdk::Transaction& transaction)
+        {
+            // Two probes, each through its partial index (outbox_due, outbox_leased).
+            due = !transaction
+                       .execute("SELECT 1 FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1" + channels +
+                                    " LIMIT 1",
+                                parameters)
+                       .empty() ||
+                  !transaction
+                       .execute("SELECT 1 FROM outbox WHERE status = 'sending' AND lease_until < $1" + channels +
+                                    " LIMIT 1",
+                                parameters)
+                       .empty();
+        });
+    return due;
+}
+
+std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, int leaseSeconds,
+                                            const ClaimFilter& filter)
 {
     const Poco::Int64 lease = timestamp + leaseSeconds;
+    std::vector<Value> parameters{Value(lease), Value(timestamp), Value(timestamp), Value(timestamp), Value(limit)};
+    const std::string channels = channelClause(filter, parameters);
     std::vector<OutboxMessage> claimed;
     _storage.write(
         [&](sdk::Transaction& transaction)
@@ -54,14 +101,14 @@ std::vector<OutboxMessage> Outbox::claimDue(Poco::Int64 timestamp, int limit, in
             const sdk::Result rows = transaction.execute(
                 "UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at "
                 "= $2 "
-                "WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $3) OR "
-                "(status = 'sending' AND lease_until < $4) ORDER BY next_attempt_at LIMIT $5" +
+                "WHERE id IN (SELECT id FROM outbox WHERE ((status = 'pending' AND next_attempt_at <= $3) OR "
+                "(status = 'sending' AND lease_until < $4))" + channels + " ORDER BY next_attempt_at LIMIT $5" +
                     skipLocked +
                     ") RETURNING id, code_id, user_id, channel, destination, destination_masked, locale, "
                     "payload, attempts, expires_at, "
                     "(SELECT state FROM verification_codes WHERE verification_codes.id = outbox.code_id), "
                     "next_attempt_at, kind",
-                {Value(lease), Value(timestamp), Value(timestamp), Value(timestamp), Value(limit)});
+                parameters);
             for (const sdk::Row& row : rows.rows)
             {
                 OutboxMessage message;
@@ -251,6 +298,23 @@ std::vector<Outbox::Listed> Outbox::list(const std::string& which, int limit)
                                                   {Value(limit)}));
         });
     return messages;
+}
+
+Outbox::Depth Outbox::depth()
+{
+    Depth depth;
+    _storage.read(
+        [&](sdk::Transaction& transaction)
+        {
+            // Each through its partial index (outbox_due, outbox_leased): the finished rows are not read.
+            const sdk::Result pending = transaction.execute(
+                "SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM outbox WHERE status = 'pending'");
+            depth.pending = pending.front().integer(0);
+            depth.oldestPendingSince = pending.front().integer(1);
+            depth.sending =
+                transaction.execute("SELECT COUNT(*) FROM outbox WHERE status = 'sending'").front().integer(0);
+        });
+    return depth;
 }
 
 std::vector<Outbox::Listed> Outbox::retryNow(const std::string& id, Poco::Int64 timestamp)

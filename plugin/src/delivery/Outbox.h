@@ -78,6 +78,16 @@ public:
     /// "all", oldest first, at most `limit`.
     std::vector<Listed> list(const std::string& which, int limit);
 
+    /// The queue as /metrics shows it: messages pending and being sent, and when the oldest pending one
+    /// was queued (0 when none is).
+    struct Depth
+    {
+        Poco::Int64 pending = 0;
+        Poco::Int64 sending = 0;
+        Poco::Int64 oldestPendingSince = 0;
+    };
+    Depth depth();
+
     /// Makes pending messages due now (all, or the one with `id`), for the running workers to send at
     /// their next poll; returns them. Only pending ones: a finished message no longer holds its code.
     std::vector<Listed> retryNow(const std::string& id, Poco::Int64 timestamp);
@@ -92,7 +102,19 @@ public:
     /// taken with FOR UPDATE SKIP LOCKED, so workers on several instances claim disjoint batches without
     /// waiting for each other; a claim whose lease ran out (its worker died) is due again. The batch
     /// comes back in the order its messages fell due.
-    std::vector<OutboxMessage> claimDue(Poco::Int64 timestamp, int limit, int leaseSeconds);
+    /// Which messages a worker claims: those of `channel`, or, with `channel` empty, those of every
+    /// channel but `except` (the channels other workers claim).
+    struct ClaimFilter
+    {
+        std::string channel;
+        std::vector<std::string> except;
+    };
+    std::vector<OutboxMessage> claimDue(Poco::Int64 timestamp, int limit, int leaseSeconds,
+                                        const ClaimFilter& filter = {});
+
+    /// Whether claimDue would find anything, by reading: a poll that finds nothing costs no write (with a
+    /// worker per channel, and several instances, most polls find nothing).
+    bool anyDue(Poco::Int64 timestamp, const ClaimFilter& filter = {});
 
     /// Extends a claim just before the message is handed to its notifier; false when the claim was
     /// lost (the message was cancelled, or claimed again after the lease ran out).
@@ -133,6 +155,9 @@ public:
     std::size_t prune(Poco::Int64 timestamp, int batch);
 
 private:
+    /// The channel condition of `filter`, its values appended to `parameters`.
+    static std::string channelClause(const ClaimFilter& filter, std::vector<sdk::Value>& parameters);
+
     sdk::Storage& _storage;
 };
 

@@ -1,5 +1,7 @@
 #include "notifiers/SmtpNotifier.h"
 
+#include <sys/socket.h>
+
 #include "notifiers/EncodedWord.h"
 #include "notifiers/MailComposer.h"
 #include "notifiers/OutboundTls.h"
@@ -128,10 +130,21 @@ SmtpNotifier::SmtpNotifier(const Poco::Util::AbstractConfiguration& config)
 
 SmtpNotifier::~SmtpNotifier() { disconnect(); }
 
+void SmtpNotifier::interrupt()
+{
+    std::lock_guard<std::mutex> lock(_activeMutex);
+    if (_activeFd >= 0)
+        ::shutdown(_activeFd, SHUT_RDWR); // the blocked read returns; the descriptor stays the session's
+}
+
 void SmtpNotifier::disconnect()
 {
     if (!_session)
         return;
+    {
+        std::lock_guard<std::mutex> lock(_activeMutex);
+        _activeFd = -1; // before the descriptor can be closed and taken by another socket
+    }
     try
     {
         _session->close(); // QUIT
@@ -145,6 +158,24 @@ void SmtpNotifier::disconnect()
 void SmtpNotifier::connect()
 {
     Poco::Net::StreamSocket socket = OutboundTls::connect(_host, _port, _timeout);
+    {
+        std::lock_guard<std::mutex> lock(_activeMutex);
+        _activeFd = socket.impl()->sockfd();
+    }
+    try
+    {
+        connectSession(socket);
+    }
+    catch (...)
+    {
+        std::lock_guard<std::mutex> lock(_activeMutex);
+        _activeFd = -1; // `socket` closes when this returns
+        throw;
+    }
+}
+
+void SmtpNotifier::connectSession(Poco::Net::StreamSocket socket)
+{
     if (_tls == Tls::Implicit)
         socket = OutboundTls::secure(socket, _host, _context);
     auto session = std::make_unique<StartTlsSession>(socket);

@@ -1,12 +1,16 @@
 #pragma once
 
+#include "notifiers/Interruptible.h"
+
 #include "identity/sdk/Notifier.h"
 
 #include <Poco/Net/Context.h>
 #include <Poco/Net/SMTPClientSession.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Timestamp.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace identity::reauth
@@ -24,13 +28,14 @@ namespace identity::reauth
 ///
 /// Failures: SMTP 4xx, refused connections, timeouts and broken connections are transient; 5xx
 /// answers, a missing STARTTLS, rejected credentials and certificate failures are permanent.
-class SmtpNotifier : public sdk::Notifier
+class SmtpNotifier : public sdk::Notifier, public Interruptible
 {
 public:
     explicit SmtpNotifier(const Poco::Util::AbstractConfiguration& config);
     ~SmtpNotifier() override;
 
     void send(const sdk::Message& message) override;
+    void interrupt() override;
 
     /// Sessions opened so far (for tests and the benchmark).
     int connections() const { return _connections; }
@@ -44,6 +49,7 @@ private:
     };
 
     void connect();
+    void connectSession(Poco::Net::StreamSocket socket);
     void disconnect();
     void deliver(const sdk::Message& message);
 
@@ -62,6 +68,8 @@ private:
     std::unique_ptr<Poco::Net::SMTPClientSession> _session;
     Poco::Timestamp _lastUsed;
     int _connections = 0;
+    std::mutex _activeMutex;
+    int _activeFd = -1; ///< the session's socket while it is open, for interrupt()
 };
 
 } // namespace identity::reauth

@@ -4,6 +4,7 @@
 #include "identity/sdk/Clock.h"
 #include "identity/sdk/Export.h"
 #include "identity/sdk/Http.h"
+#include "identity/sdk/Metrics.h"
 #include "identity/sdk/Notifier.h"
 #include "identity/sdk/SecureRandom.h"
 #include "identity/sdk/Service.h"
@@ -58,6 +59,17 @@ public:
     /// `user delete`), not to serve: start no background work then (no delivery worker, no timers), only
     /// what the command needs. SDK 3.2.
     virtual bool serving() const = 0;
+
+    /// The counter series `name` with `labels` on `/metrics`, made on first use and the same object
+    /// afterwards, for this build and the next ones. `name` matches `identity_[a-z0-9_]*_total`; label
+    /// names match `[a-z_][a-z0-9_]*`. A name the host or another plugin uses already joins that family
+    /// (with its help text). Throws Poco::InvalidArgumentException for a name or label that breaks the
+    /// rules. SDK 3.3.
+    virtual std::shared_ptr<Counter> counter(const std::string& name, const std::string& help,
+                                             const MetricLabels& labels = {}) = 0;
+
+    /// Adds a collector of gauges, called at every scrape while this generation serves. SDK 3.3.
+    virtual void addMetricsCollector(MetricsCollector collector) = 0;
 };
 
 } // namespace identity::sdk
