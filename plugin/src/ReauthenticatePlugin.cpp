@@ -13,6 +13,8 @@
 
 #include <algorithm>
 
+#include <Poco/Timestamp.h>
+
 using namespace identity;
 using namespace identity::reauth;
 
@@ -146,8 +148,12 @@ void ReauthenticatePlugin::start(sdk::PluginContext& context)
 
 void ReauthenticatePlugin::stop()
 {
+    // All told to stop at once, and given one grace of 2 s together, not 2 s each.
     for (const auto& worker : _workers)
-        worker->stop();
+        worker->requestStop();
+    const Poco::Timestamp deadline = Poco::Timestamp() + 2000 * 1000;
+    for (const auto& worker : _workers)
+        worker->stop(static_cast<long>(std::max<Poco::Timestamp::TimeDiff>(0, deadline - Poco::Timestamp()) / 1000));
     _workers.clear();
     _codes.reset();
     _outbox.reset();

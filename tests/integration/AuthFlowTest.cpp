@@ -560,6 +560,12 @@ public:
         CPPUNIT_ASSERT_EQUAL(host::PasswordGuard::clientKey("192.0.2.7"), host::PasswordGuard::clientKey("64:ff9b::192.0.2.7"));
         CPPUNIT_ASSERT_EQUAL(host::PasswordGuard::clientKey("192.0.2.7"), host::PasswordGuard::clientKey("::ffff:192.0.2.7"));
         CPPUNIT_ASSERT(host::PasswordGuard::clientKey("64:ff9b::192.0.2.7") != host::PasswordGuard::clientKey("64:ff9b::192.0.2.8"));
+        // A link-local peer carries its interface's scope, which Poco refuses to mask (it threw, on the
+        // connection front's event thread): the key is its /64, scope dropped.
+        CPPUNIT_ASSERT_EQUAL(std::string("fe80::/64"), host::PasswordGuard::clientKey("fe80::1%lo"));
+        CPPUNIT_ASSERT_EQUAL(host::PasswordGuard::clientKey("fe80::1"), host::PasswordGuard::clientKey("fe80::2%lo"));
+        const HttpResult scoped = signInFrom(server, "fe80::1%lo", aliceWith("Wrong-Horse-9"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(scoped.body, 401, scoped.status);
     }
 
     void testEachLockOfACountLastsTwiceTheOneBefore()

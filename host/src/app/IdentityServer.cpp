@@ -560,17 +560,29 @@ void IdentityServer::writeMetrics(MetricsPage& page) const
 
     // The plugins' own gauges, each collector with its generation held.
     const std::shared_ptr<const Collectors> collectors = std::atomic_load(&_collectors);
+    // The request histogram and the counters (the host's and the plugins'), after the host's own series:
+    // a plugin counter named like one of them is left out, the first value written stands.
+    _metrics.writeTo(page);
+    // Each on a page of its own, merged only when it returns: one that throws adds nothing, and none can
+    // write a series the host's page has already.
     for (const auto& [generation, collector] : *collectors)
     {
+        MetricsPage scratch("identity_");
         try
         {
-            collector(page);
+            collector(scratch);
+            page.merge(scratch);
         }
         catch (const std::exception& error)
         {
             Poco::Logger::get("identity.plugins")
                 .warning("plugin '%s': a metrics collector failed: %s", generation->manifest().name,
                          std::string(error.what()));
+        }
+        catch (...)
+        {
+            Poco::Logger::get("identity.plugins")
+                .warning("plugin '%s': a metrics collector failed", generation->manifest().name);
         }
     }
     MetricsRegistry::writeProcessMetrics(page);

@@ -108,30 +108,52 @@ MetricsPage::Family* MetricsPage::family(const std::string& name, const std::str
     return found->second.type == type ? &found->second : nullptr; // one family, one type
 }
 
+void MetricsPage::add(Family& family, const std::string& series, const std::string& value)
+{
+    if (family.series.insert(series).second)
+        family.lines.push_back(series + ' ' + value);
+}
+
+void MetricsPage::merge(const MetricsPage& other)
+{
+    for (const std::string& name : other._order)
+    {
+        const Family& from = other._families.at(name);
+        Family* to = family(name, from.help, from.type);
+        if (!to)
+            continue;
+        for (const std::string& line : from.lines)
+        {
+            const std::size_t space = line.rfind(' ');
+            add(*to, line.substr(0, space), line.substr(space + 1));
+        }
+    }
+}
+
 void MetricsPage::gauge(const std::string& name, const std::string& help, double value, const sdk::MetricLabels& labels)
 {
-    if (!validName(name) ||
+    if (!validName(name) || name.rfind(_prefix, 0) != 0 ||
         !std::all_of(labels.begin(), labels.end(), [](const auto& label) { return validLabelName(label.first); }))
         return;
     if (Family* found = family(name, help, "gauge"))
-        found->lines.push_back(series(name, labels) + ' ' + number(value));
+        add(*found, series(name, labels), number(value));
 }
 
 void MetricsPage::counter(const std::string& name, const std::string& help, double value, const sdk::MetricLabels& labels)
 {
-    if (!validName(name) ||
+    if (!validName(name) || name.rfind(_prefix, 0) != 0 ||
         !std::all_of(labels.begin(), labels.end(), [](const auto& label) { return validLabelName(label.first); }))
         return;
     if (Family* found = family(name, help, "counter"))
-        found->lines.push_back(series(name, labels) + ' ' + number(value));
+        add(*found, series(name, labels), number(value));
 }
 
 void MetricsPage::histogram(const std::string& name, const std::string& help, const std::vector<double>& bounds,
                             const std::vector<std::uint64_t>& cumulative, std::uint64_t count, double sum,
                             const sdk::MetricLabels& labels)
 {
-    Family* found = family(name, help, "histogram");
-    if (!found)
+    Family* found = name.rfind(_prefix, 0) == 0 ? family(name, help, "histogram") : nullptr;
+    if (!found || !found->series.insert(series(name, labels)).second)
         return;
     for (std::size_t i = 0; i < bounds.size(); ++i)
     {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ namespace identity::host
 class MetricsPage : public sdk::MetricsWriter
 {
 public:
+    /// `requiredPrefix`: names without it are dropped (a plugin's collector writes only `identity_…`).
+    explicit MetricsPage(std::string requiredPrefix = "") : _prefix(std::move(requiredPrefix)) {}
+
     void gauge(const std::string& name, const std::string& help, double value,
                const sdk::MetricLabels& labels = {}) override;
     void counter(const std::string& name, const std::string& help, double value, const sdk::MetricLabels& labels = {});
@@ -30,6 +34,10 @@ public:
                    const sdk::MetricLabels& labels);
 
     std::string text() const;
+
+    /// Adds `other`'s samples (a collector's, written apart so that a collector that throws adds none):
+    /// a family of another type, and a series already on this page, are left out.
+    void merge(const MetricsPage& other);
 
     static bool validName(const std::string& name);
     static bool validLabelName(const std::string& name);
@@ -41,10 +49,13 @@ private:
         std::string help;
         std::string type;
         std::vector<std::string> lines;
+        std::set<std::string> series; ///< each series once: the first value written stands
     };
     Family* family(const std::string& name, const std::string& help, const std::string& type);
     static std::string series(const std::string& name, const sdk::MetricLabels& labels);
+    void add(Family& family, const std::string& series, const std::string& value);
 
+    std::string _prefix;
     std::vector<std::string> _order;
     std::map<std::string, Family> _families;
 };

@@ -78,7 +78,6 @@ void OperationsEndpoints::addTo(RouteTable& table)
                                                    "HTTP requests answered, by status class.",
                                                    static_cast<double>(_counters.byClass[c].load()),
                                                    {{"class", std::to_string(c) + "xx"}});
-                                  _metrics.writeTo(page);
                                   int running = 0;
                                   for (const auto& status : _plugins.status())
                                   {

@@ -275,6 +275,9 @@ void AuthEndpoints::sudo(const sdk::Request& request, sdk::Response& response)
     Poco::JSON::Object fields;
     if (!password.empty())
     {
+        // Paced per client address as sign-ins are: several accounts' tokens at one address must not
+        // keep the hashing slots busy for everyone.
+        _d.signInThrottle.admit(PasswordGuard::clientKey(request.clientAddress()));
         const auto user = _d.users.findById(principal.userId);
         if (!user || !passwordMatches(*user, password))
             throw ApiError::invalidPassword();
@@ -351,6 +354,7 @@ void AuthEndpoints::changePassword(const sdk::Request& request, sdk::Response& r
     // ignored.
     if (!oldPassword.empty())
     {
+        _d.signInThrottle.admit(PasswordGuard::clientKey(request.clientAddress())); // as for sudo
         const auto user = _d.users.findById(principal.userId);
         if (!user || !passwordMatches(*user, oldPassword))
             throw ApiError::invalidPassword();

@@ -62,11 +62,26 @@ bool PasswordGuard::checkRecordKey()
     return false;
 }
 
-std::string PasswordGuard::clientKey(const std::string& address)
+std::string PasswordGuard::clientKey(const std::string& address) noexcept
 {
-    Poco::Net::IPAddress ip;
-    if (!Poco::Net::IPAddress::tryParse(address, ip))
+    try
+    {
+        return clientKeyOf(address);
+    }
+    catch (...)
+    {
+        return address; // never seen; but the connection front's event thread calls this
+    }
+}
+
+std::string PasswordGuard::clientKeyOf(const std::string& address)
+{
+    Poco::Net::IPAddress parsed;
+    if (!Poco::Net::IPAddress::tryParse(address, parsed))
         return address;
+    // Without its scope (a link-local peer's `%eth0`): Poco refuses to mask an address with one, and the
+    // scope names this host's interface, not the client.
+    const Poco::Net::IPAddress ip(parsed.addr(), parsed.length());
     if (ip.family() == Poco::Net::IPAddress::IPv6)
     {
         const auto* raw = static_cast<const unsigned char*>(ip.addr());

@@ -69,7 +69,7 @@ public:
 
     /// The key of a client address: the address itself, an IPv6 address by its /64 (one subscriber's
     /// usual allocation), an IPv4-mapped IPv6 address as IPv4.
-    static std::string clientKey(const std::string& address);
+    static std::string clientKey(const std::string& address) noexcept;
 
     /// A sign-in by `field`=`login` from `clientAddress`, for `userId` (empty when the name has no
     /// active account). Throws ApiError 429 with Retry-After while the name is locked for this client.
@@ -95,6 +95,8 @@ public:
     std::size_t prune(int batch);
 
 private:
+    static std::string clientKeyOf(const std::string& address);
+
     struct Place
     {
         bool taken = false;         ///< false: locked, nothing counted

@@ -49,10 +49,14 @@ void SignInThrottle::admit(const std::string& client, Clock::time_point now)
 
 void SignInThrottle::prune(Clock::time_point now)
 {
-    // Full buckets hold nothing worth keeping; if every client is mid-burst, half of them go (an
-    // attacker with that many addresses gains a fresh burst on some of them, never more).
+    // Full buckets hold nothing worth keeping; then those with a token left. A throttled client (no token)
+    // is dropped only when every client in the table is one, and then half of them, in no order: with
+    // that many addresses an attacker gets a fresh burst on some of them. PasswordGuard's counts, in the
+    // database, are the limit on guessing; this throttle only paces.
     for (auto it = _buckets.begin(); it != _buckets.end();)
         it = refill(it->second, now) >= _burst ? _buckets.erase(it) : std::next(it);
+    for (auto it = _buckets.begin(); it != _buckets.end() && _buckets.size() >= _maxClients;)
+        it = it->second.tokens >= 1.0 ? _buckets.erase(it) : std::next(it);
     if (_buckets.size() < _maxClients)
         return;
     std::size_t drop = _buckets.size() / 2;

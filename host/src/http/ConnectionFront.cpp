@@ -229,7 +229,16 @@ void ConnectionFront::eventLoop()
             const std::uint64_t key = events[i].data.u64;
             if (key == listenerKey)
             {
-                if (!drainStarted && !acceptAll())
+                bool accepting = true;
+                try
+                {
+                    accepting = drainStarted || acceptAll();
+                }
+                catch (const std::exception& error)
+                {
+                    Poco::Logger::get("identity.error").error("connection front: %s", std::string(error.what()));
+                }
+                if (!accepting)
                 {
                     // Out of descriptors: stop listening until the next sweep, rather than spin on a
                     // listener that stays readable.
@@ -248,7 +257,22 @@ void ConnectionFront::eventLoop()
             }
             const auto found = _connections.find(key);
             if (found != _connections.end() && !found->second->closed)
-                onEvent(*found->second, events[i].events);
+            {
+                // Nothing may end this thread: a connection whose handling threw is closed, and logged.
+                try
+                {
+                    onEvent(*found->second, events[i].events);
+                }
+                catch (const std::exception& error)
+                {
+                    Poco::Logger::get("identity.error").error("connection front: %s", std::string(error.what()));
+                    close(*found->second);
+                }
+                catch (...)
+                {
+                    close(*found->second);
+                }
+            }
         }
 
         {

@@ -32,15 +32,20 @@ void DeliveryWorker::start()
     _thread.start(*this);
 }
 
-void DeliveryWorker::stop()
+void DeliveryWorker::requestStop()
+{
+    _stopping = true;
+    _wakeUp.set();
+}
+
+void DeliveryWorker::stop(long graceMillis)
 {
     if (!_thread.isRunning())
         return;
-    _stopping = true;
-    _wakeUp.set();
-    // A send in progress gets two seconds to finish; one waiting on a provider that never answers is
+    requestStop();
+    // A send in progress gets its grace to finish; one waiting on a provider that never answers is
     // then cut short (it fails as transient, and the message is handed back).
-    if (_thread.tryJoin(2000))
+    if (_thread.tryJoin(graceMillis < 0 ? 0 : graceMillis))
         return;
     for (const auto& [channel, notifier] : _notifiers)
         if (auto* interruptible = dynamic_cast<Interruptible*>(notifier.get()))

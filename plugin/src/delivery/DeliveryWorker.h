@@ -38,7 +38,11 @@ public:
     ~DeliveryWorker() override;
 
     void start();
-    void stop();
+    /// Stops the thread: a send in progress gets `graceMillis` to finish, then is cut short (see
+    /// Interruptible) and handed back. requestStop() first, for several workers, lets them all finish
+    /// within one grace.
+    void stop(long graceMillis = 2000);
+    void requestStop();
 
     /// Something was queued: look now rather than at the next poll.
     void wake() { _wakeUp.set(); }
@@ -46,7 +50,8 @@ public:
     /// Processes every due message once (the thread's loop body; tests call it directly). `probe`: look
     /// by reading first, and claim (a write) only if something is due: for the timed polls, which mostly
     /// find nothing. A wake-up claims at once: it may come before the queuing unit of work committed (an
-    /// account notice), and a claim, being a write, waits for that commit where a read would not.
+    /// account notice). On SQLite the claim, being a write, runs after that commit and finds the message;
+    /// on PostgreSQL it may not, and the message goes at the next poll (`delivery.poll_ms`).
     void deliverDue(bool probe = false);
 
     void run() override;

@@ -133,6 +133,7 @@ SmtpNotifier::~SmtpNotifier() { disconnect(); }
 void SmtpNotifier::interrupt()
 {
     std::lock_guard<std::mutex> lock(_activeMutex);
+    _interrupted = true; // no fresh session after this: the retry of a broken one would hang again
     if (_activeFd >= 0)
         ::shutdown(_activeFd, SHUT_RDWR); // the blocked read returns; the descriptor stays the session's
 }
@@ -157,10 +158,17 @@ void SmtpNotifier::disconnect()
 
 void SmtpNotifier::connect()
 {
+    {
+        std::lock_guard<std::mutex> lock(_activeMutex);
+        if (_interrupted)
+            throw sdk::DeliveryError("smtp: the delivery worker is stopping", true);
+    }
     Poco::Net::StreamSocket socket = OutboundTls::connect(_host, _port, _timeout);
     {
         std::lock_guard<std::mutex> lock(_activeMutex);
         _activeFd = socket.impl()->sockfd();
+        if (_interrupted) // interrupted while connecting
+            throw sdk::DeliveryError("smtp: the delivery worker is stopping", true);
     }
     try
     {

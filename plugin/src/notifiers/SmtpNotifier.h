@@ -69,7 +69,8 @@ private:
     Poco::Timestamp _lastUsed;
     int _connections = 0;
     std::mutex _activeMutex;
-    int _activeFd = -1; ///< the session's socket while it is open, for interrupt()
+    int _activeFd = -1;        ///< the session's socket while it is open, for interrupt()
+    bool _interrupted = false; ///< for good: every send after interrupt() fails at once, as transient
 };
 
 } // namespace identity::reauth
