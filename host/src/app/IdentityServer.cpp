@@ -175,7 +175,7 @@ IdentityServer::IdentityServer(Poco::Util::AbstractConfiguration& config, const 
         [this](const std::vector<std::shared_ptr<PluginGeneration>>& generations) { publish(generations); },
         _privateFolder);
     _operations = std::make_unique<OperationsEndpoints>(*_plugins, *_database, _counters, _settings.adminToken,
-                                                        _metrics, [this](MetricsPage& page) { writeMetrics(page); });
+                                                        [this](MetricsPage& page) { writeMetrics(page); });
 }
 
 IdentityServer::~IdentityServer()

@@ -103,7 +103,7 @@ MetricsPage::Family* MetricsPage::family(const std::string& name, const std::str
     if (found == _families.end())
     {
         _order.push_back(name);
-        found = _families.emplace(name, Family{help, type, {}}).first;
+        found = _families.emplace(name, Family{help, type, {}, {}}).first;
     }
     return found->second.type == type ? &found->second : nullptr; // one family, one type
 }

@@ -13,10 +13,9 @@ namespace identity::host
 using sdk::ApiError;
 
 OperationsEndpoints::OperationsEndpoints(PluginManager& plugins, Database& database, const RequestCounters& counters,
-                                         std::string adminToken, const MetricsRegistry& metrics,
-                                         std::function<void(MetricsPage&)> more)
+                                         std::string adminToken, std::function<void(MetricsPage&)> more)
     : _plugins(plugins), _database(database), _counters(counters), _adminToken(std::move(adminToken)),
-      _metrics(metrics), _more(std::move(more))
+      _more(std::move(more))
 {
 }
 

@@ -20,10 +20,10 @@ class OperationsEndpoints
 {
 public:
     /// `adminToken` empty: no admin routes.
-    /// `more` writes what the server adds to /metrics (the front, limits, plugins' collectors, process).
+    /// `more` writes what the server adds to /metrics: the front, the limits, the registry's histogram and
+    /// counters, the plugins' collectors and the process.
     OperationsEndpoints(PluginManager& plugins, Database& database, const RequestCounters& counters,
-                        std::string adminToken, const MetricsRegistry& metrics,
-                        std::function<void(MetricsPage&)> more);
+                        std::string adminToken, std::function<void(MetricsPage&)> more);
 
     void addTo(RouteTable& table);
 
@@ -37,7 +37,6 @@ private:
     Database& _database;
     const RequestCounters& _counters;
     std::string _adminToken;
-    const MetricsRegistry& _metrics;
     std::function<void(MetricsPage&)> _more;
 };
 
