@@ -30,6 +30,7 @@ void DeliveryWorker::start()
 {
     _stopping = false;
     _thread.start(*this);
+    _started = true;
 }
 
 void DeliveryWorker::requestStop()
@@ -40,8 +41,11 @@ void DeliveryWorker::requestStop()
 
 void DeliveryWorker::stop(long graceMillis)
 {
-    if (!_thread.isRunning())
+    // Joined whenever it was started, also when it has already left run() (requestStop() came first):
+    // only the join orders its last steps before this object's destruction.
+    if (!_started)
         return;
+    _started = false;
     requestStop();
     // A send in progress gets its grace to finish; one waiting on a provider that never answers is
     // then cut short (it fails as transient, and the message is handed back).

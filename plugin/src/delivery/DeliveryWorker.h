@@ -84,6 +84,7 @@ private:
     Poco::Thread _thread;
     Poco::Event _wakeUp;
     std::atomic<bool> _stopping{false};
+    bool _started = false; ///< start() ran and stop() has not joined yet (the controlling thread's own)
     Poco::Int64 _lastPrune = 0;
     bool _storageDown = false; // the last round met a database outage
 };
