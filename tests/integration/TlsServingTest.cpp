@@ -9,6 +9,8 @@
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
+#include <Poco/Pipe.h>
+#include <Poco/PipeStream.h>
 #include <Poco/Process.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/TemporaryFile.h>
@@ -23,6 +25,7 @@ class TlsServingTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testServesHttpsWithTheConfiguredCertificate);
     CPPUNIT_TEST(testHalfATlsConfigurationIsRefused);
     CPPUNIT_TEST(testOnlyForwardSecretAeadSuitesAreAccepted);
+    CPPUNIT_TEST(testOpensslClientCannotNegotiateRsaKeyExchangeOrCbc);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -114,6 +117,39 @@ public:
                                  "AES128-SHA", "AES128-GCM-SHA256"})
             CPPUNIT_ASSERT_MESSAGE(weak, !handshakes(server, weak));
         CPPUNIT_ASSERT(handshakes(server, "ECDHE-ECDSA-AES256-GCM-SHA384")); // and the server still serves
+    }
+
+    /// Whether `openssl s_client`, offering only `cipher` over TLS 1.2, completes a handshake.
+    static bool opensslConnects(TestServer& server, const std::string& cipher)
+    {
+        Poco::Process::Args args{"s_client", "-connect", "127.0.0.1:" + std::to_string(server.server().port()),
+                                 "-tls1_2", "-cipher", cipher, "-brief"};
+        Poco::Pipe input, output;
+        Poco::ProcessHandle client = Poco::Process::launch("openssl", args, &input, &output, &output);
+        input.close(); // end of input: s_client closes the connection once the handshake is done
+        Poco::PipeInputStream stream(output);
+        std::string printed;
+        Poco::StreamCopier::copyToString(stream, printed);
+        client.wait();
+        return printed.find("Ciphersuite: " + cipher + "\n") != std::string::npos; // -brief prints it once connected
+    }
+
+    /// With an RSA certificate RSA key exchange could be offered: AES128-SHA was negotiated before the
+    /// suites were limited. It and every CBC suite are refused; ECDHE with AEAD is served.
+    void testOpensslClientCannotNegotiateRsaKeyExchangeOrCbc()
+    {
+        Poco::Process::Args args{"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                                 "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                 "-keyout", _folder + "/rsa-key.pem", "-out", _folder + "/rsa-cert.pem"};
+        Poco::ProcessHandle openssl = Poco::Process::launch("openssl", args, nullptr, nullptr, nullptr);
+        CPPUNIT_ASSERT_EQUAL(0, openssl.wait());
+        TestServer server(Overrides{{"server.tls.certificate", _folder + "/rsa-cert.pem"},
+                                    {"server.tls.private_key", _folder + "/rsa-key.pem"}});
+        for (const char* weak : {"AES128-SHA", "AES256-SHA", "AES128-GCM-SHA256", "AES128-SHA256",
+                                 "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384"})
+            CPPUNIT_ASSERT_MESSAGE(weak, !opensslConnects(server, weak));
+        CPPUNIT_ASSERT(opensslConnects(server, "ECDHE-RSA-AES128-GCM-SHA256"));
+        CPPUNIT_ASSERT(opensslConnects(server, "ECDHE-RSA-CHACHA20-POLY1305"));
     }
 
     void testHalfATlsConfigurationIsRefused()
