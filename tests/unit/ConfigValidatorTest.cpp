@@ -7,6 +7,9 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 using identity::host::ConfigValidator;
 
 namespace
@@ -59,6 +62,8 @@ class ConfigValidatorTest : public CppUnit::TestFixture
     CPPUNIT_TEST(testEverySecretMayComeFromAFile);
     CPPUNIT_TEST(testOnlySecretsAreReadFromFiles);
     CPPUNIT_TEST(testAnUnreadableSecretFileNamesItsKey);
+    CPPUNIT_TEST(testASecretFileMustBeASmallRegularFile);
+    CPPUNIT_TEST(testAnArrayIndexFarBeyondTheListIsRefused);
     CPPUNIT_TEST(testKeyNamesWithBracketsOrDotsAreReportedNotThrown);
     CPPUNIT_TEST_SUITE_END();
 
@@ -241,6 +246,34 @@ public:
                                    error.displayText().find("plugins.reauthenticate.config.email.smtp.password") !=
                                        std::string::npos);
         }
+    }
+
+    /// Review: a directory read as an empty secret (the admin API silently off), /dev/zero filled the
+    /// memory, and a FIFO blocked start-up forever.
+    void testASecretFileMustBeASmallRegularFile()
+    {
+        const std::string fifo = Poco::TemporaryFile::tempName();
+        CPPUNIT_ASSERT_EQUAL(0, ::mkfifo(fifo.c_str(), 0600));
+        Poco::TemporaryFile large;
+        {
+            Poco::FileOutputStream out(large.path());
+            out << std::string(64 * 1024 + 1, 'k');
+        }
+        for (const std::string& path : {std::string("/tmp"), std::string("/dev/zero"), fifo, large.path()})
+            CPPUNIT_ASSERT_THROW_MESSAGE(
+                path,
+                ConfigValidator::document(devConfig, {{"plugins.reauthenticate.manifest", manifest},
+                                                      {"admin.token", "file:" + path}}),
+                Poco::DataException);
+        ::unlink(fifo.c_str());
+    }
+
+    /// Review: every missing entry below an index was filled with a null (index 100000000: 24 GB).
+    void testAnArrayIndexFarBeyondTheListIsRefused()
+    {
+        CPPUNIT_ASSERT_THROW(ConfigValidator::document(devConfig, {{"plugins.reauthenticate.manifest", manifest},
+                                                                   {"environment.clients[100000000]", "x"}}),
+                             Poco::DataException);
     }
 
     void testKeyNamesWithBracketsOrDotsAreReportedNotThrown()

@@ -1,6 +1,7 @@
 #include "app/ConfigValidator.h"
 
 #include "app/HostSchema.h"
+#include "app/SecretStore.h"
 #include "plugins/PluginManifest.h"
 
 #include <Poco/Exception.h>
@@ -269,6 +270,10 @@ void setValue(const Object& document, const std::vector<KeyPart>& parts, const P
             node->set(part.name, array);
         }
         const std::size_t index = part.indices[0];
+        if (index > array->size() + 1024) // each missing entry is a null: a huge index filled memory
+            throw Poco::DataException("--define: index " + std::to_string(index) + " of " + part.name +
+                                      " is more than 1024 beyond its " + std::to_string(array->size()) +
+                                      " entries");
         while (array->size() <= index)
             array->add(Poco::Dynamic::Var());
         if (last)
@@ -494,14 +499,12 @@ std::string secretFile(const std::string& key, const std::string& value)
     const std::string path = value.substr(5);
     try
     {
-        Poco::FileInputStream in(path);
-        std::string content;
-        Poco::StreamCopier::copyToString(in, content);
-        return Poco::trim(content);
+        return SecretStore::readSecretFile(path);
     }
     catch (const Poco::Exception&)
     {
-        throw Poco::DataException(key + ": cannot read the secret's file " + path);
+        throw Poco::DataException(key + ": cannot read the secret's file " + path +
+                                  " (a regular file of at most 64 KiB)");
     }
 }
 

@@ -11,6 +11,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 
+#include <cerrno>
 #include <sstream>
 
 #include <fcntl.h>
@@ -19,6 +20,44 @@
 
 namespace identity::host
 {
+
+std::string SecretStore::readSecretFile(const std::string& path)
+{
+    constexpr off_t limit = 64 * 1024;
+    // Opened without blocking (a FIFO would wait for a writer forever) and checked on the open file.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        throw Poco::DataException("cannot open the secret file " + path);
+    struct stat info{};
+    std::string content;
+    bool ok = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size <= limit;
+    if (ok)
+    {
+        content.resize(static_cast<std::size_t>(limit) + 1);
+        std::size_t read = 0;
+        for (;;)
+        {
+            const ssize_t n = ::read(fd, content.data() + read, content.size() - read);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                ok = false;
+            if (n <= 0)
+                break;
+            read += static_cast<std::size_t>(n);
+            if (read == content.size())
+            {
+                ok = false; // grew past the limit while read
+                break;
+            }
+        }
+        content.resize(read);
+    }
+    ::close(fd);
+    if (!ok)
+        throw Poco::DataException("the secret file " + path + " is not a readable regular file of at most 64 KiB");
+    return Poco::trim(content);
+}
 
 SecretStore::SecretStore(std::string file, bool generate, sdk::SecureRandom& random)
     : _file(std::move(file)), _generate(generate), _random(random)
@@ -29,12 +68,7 @@ std::string SecretStore::resolve(const std::string& name, const std::string& con
 {
     std::string value = Poco::trim(configured);
     if (value.rfind("file:", 0) == 0)
-    {
-        Poco::FileInputStream in(value.substr(5));
-        std::string content;
-        Poco::StreamCopier::copyToString(in, content);
-        value = Poco::trim(content);
-    }
+        value = readSecretFile(value.substr(5));
     if (!value.empty() && value.find("${") == std::string::npos)
     {
         if (value.size() < 32)

@@ -25,6 +25,11 @@ public:
     /// shorter than 32 bytes.
     std::string resolve(const std::string& name, const std::string& configured);
 
+    /// The trimmed content of the secret file `path` (a `file:PATH` value): a regular file (a link to
+    /// one is followed) of at most 64 KiB, read whole. Anything else (a directory, a FIFO, a device such
+    /// as /dev/zero, a larger file, a read error) throws Poco::DataException naming only the path.
+    static std::string readSecretFile(const std::string& path);
+
 private:
     std::string _file;
     bool _generate;
